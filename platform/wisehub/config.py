@@ -21,6 +21,8 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from wisehub.hub.settings import HubSettings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The source checkout holding ``catalogs/`` and ``notebooks/`` (editable installs and images)."""
 
@@ -88,6 +90,9 @@ class Settings(BaseSettings):
     groups: list[str] = Field(default_factory=list, description="the user's groups")
     project: str | None = Field(None, description="the user's current project")
     hub_url: str | None = Field(None, description="the JupyterHub base URL, when under a hub")
+    hub: HubSettings = Field(
+        default_factory=HubSettings, description="the hub: auth, spawner, profiles, culling"
+    )
 
     @classmethod
     def settings_customise_sources(
