@@ -17,31 +17,33 @@ app = typer.Typer(
 
 def _register() -> None:
     from wisehub.catalog.cli import app as catalog_app
+    from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
     from wisehub.samples.cli import app as samples_app
 
     app.add_typer(samples_app, name="samples")
     app.add_typer(catalog_app, name="catalog")
     app.command("ingest")(ingest)
+    app.command("up")(up)
 
 
 _register()
 
 
-class UserError(Exception):
-    """An error caused by input; printed as one clear line, without a traceback."""
+# Errors that explain themselves: printed as one line, without a traceback.
+EXPECTED_ERRORS = (SettingsError, FileNotFoundError, FileExistsError, PermissionError)
+
+
+def _is_expected(err: Exception) -> bool:
+    return isinstance(err, EXPECTED_ERRORS) or type(err).__module__.startswith("wisehub.")
 
 
 def main() -> None:
     """Entry point: run the CLI and turn expected errors into one clear message."""
     try:
-        app(standalone_mode=False)
-    except (SettingsError, UserError) as err:
+        app()
+    except Exception as err:
+        if not _is_expected(err):
+            raise
         typer.secho(f"error: {err}", fg="red", err=True)
         sys.exit(2)
-    except Exception as err:  # errors from our packages carry their own clear message
-        if type(err).__module__.startswith("wisehub") or isinstance(err, (FileNotFoundError,
-                                                                            KeyError)):
-            typer.secho(f"error: {err}", fg="red", err=True)
-            sys.exit(2)
-        raise

@@ -12,7 +12,7 @@ __all__ = ["configure"]
 
 def __getattr__(name: str) -> Any:
     if name == "configure":
-        from wisehub.hub.configure import configure
+        from wisehub.hub.configuration import configure
 
         return configure
     raise AttributeError(f"module 'wisehub.hub' has no attribute {name!r}")

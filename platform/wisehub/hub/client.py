@@ -1,0 +1,171 @@
+"""A small async client for a running hub: users, groups, servers, tokens, and kernel code.
+
+Used by the tests, the benchmark and scripts that drive a hub the way users do: create a user,
+spawn their server, and run code in a kernel over the kernel websocket.
+
+>>> async def demo(url, token):                      # doctest: +SKIP
+...     async with HubClient(url, token) as hub:
+...         await hub.create_user("ann")
+...         await hub.spawn("ann")
+...         return await hub.run_code("ann", "print(6 * 7)")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class HubError(RuntimeError):
+    """A hub or kernel call failed; the message has the status and the hub's reason."""
+
+
+class KernelError(HubError):
+    """Code raised in the kernel; the message holds the traceback."""
+
+
+class HubClient:
+    """Talk to the hub at ``url`` (public URL, ending in ``/``) with an admin ``token``."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self.token = token
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HubClient:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None
+                        ) -> None:
+        assert self._session is not None
+        await self._session.close()
+
+    async def request(self, method: str, path: str, token: str | None = None,
+                      json_body: Any = None, ok: tuple[int, ...] = (200, 201, 202, 204)
+                      ) -> Any:
+        """Call ``<url><path>`` with a token; return the decoded JSON (or None)."""
+        assert self._session is not None, "use `async with HubClient(...)`"
+        headers = {"Authorization": f"token {token or self.token}"}
+        async with self._session.request(method, self.url + path.lstrip("/"), json=json_body,
+                                         headers=headers) as reply:
+            body = await reply.text()
+            if reply.status not in ok:
+                raise HubError(f"{method} {path}: {reply.status} {body[:500]}")
+            return json.loads(body) if body else None
+
+    async def api(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Any:
+        """Call the hub REST API (``/hub/api<path>``)."""
+        return await self.request(method, f"hub/api{path}", json_body=json_body, **kwargs)
+
+    async def create_user(self, name: str) -> None:
+        """Create ``name`` if missing."""
+        await self.api("POST", f"/users/{quote(name)}", ok=(201, 409))
+
+    async def create_group(self, name: str, members: list[str]) -> None:
+        """Create group ``name`` (if missing) and add ``members``."""
+        await self.api("POST", f"/groups/{quote(name)}", ok=(201, 409))
+        await self.api("POST", f"/groups/{quote(name)}/users", {"users": members})
+
+    async def spawn(self, name: str, options: dict | None = None, timeout: float = 90) -> None:
+        """Start ``name``'s default server with ``options`` and wait until it is ready."""
+        await self.api("POST", f"/users/{quote(name)}/server", options or {})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = (await self.api("GET", f"/users/{quote(name)}"))["servers"].get("")
+            if server and server["ready"]:
+                return
+            if server is None:
+                raise HubError(f"{name}'s server failed to start; see the hub log")
+            await asyncio.sleep(0.25)
+        raise HubError(f"{name}'s server was not ready within {timeout:.0f} s")
+
+    async def stop(self, name: str, timeout: float = 60) -> None:
+        """Stop ``name``'s default server and wait until it is gone."""
+        await self.api("DELETE", f"/users/{quote(name)}/server", ok=(202, 204, 400))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not (await self.api("GET", f"/users/{quote(name)}"))["servers"]:
+                return
+            await asyncio.sleep(0.25)
+        raise HubError(f"{name}'s server did not stop within {timeout:.0f} s")
+
+    async def token_for(self, name: str, scopes: list[str] | None = None) -> str:
+        """A fresh API token for ``name`` (their own permissions unless ``scopes``)."""
+        body: dict[str, Any] = {"note": "wisehub client", "expires_in": 3600}
+        if scopes is not None:
+            body["scopes"] = scopes
+        return (await self.api("POST", f"/users/{quote(name)}/tokens", body))["token"]
+
+    @asynccontextmanager
+    async def kernel(self, owner: str, token: str | None = None) -> AsyncIterator[Kernel]:
+        """A new kernel on ``owner``'s server, deleted when the block ends."""
+        base = f"user/{quote(owner)}/api/kernels"
+        model = await self.request("POST", base, token=token, json_body={"name": "python3"})
+        try:
+            yield Kernel(self, f"{base}/{model['id']}", token)
+        finally:
+            await self.request("DELETE", f"{base}/{model['id']}", token=token, ok=(204, 404))
+
+    async def run_code(self, owner: str, code: str, token: str | None = None,
+                       timeout: float = 120) -> str:
+        """Run ``code`` in a new kernel on ``owner``'s server; return its printed output."""
+        async with self.kernel(owner, token) as kernel:
+            return await kernel.run(code, timeout)
+
+
+class Kernel:
+    """A kernel on a user server, driven over its websocket."""
+
+    def __init__(self, hub: HubClient, path: str, token: str | None) -> None:
+        self.hub, self.path, self.token = hub, path, token
+
+    async def run(self, code: str, timeout: float = 120) -> str:
+        """Execute ``code``; return what it printed (and its result's text).
+
+        Raises :class:`KernelError` with the traceback if the code fails.
+        """
+        return await asyncio.wait_for(self._execute(code), timeout)
+
+    async def _execute(self, code: str) -> str:
+        session = self.hub._session
+        assert session is not None
+        url = self.hub.url.replace("http", "ws", 1) + self.path + "/channels"
+        msg_id = uuid.uuid4().hex
+        request = {
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False},
+        }
+        out: list[str] = []
+        headers = {"Authorization": f"token {self.token or self.hub.token}"}
+        async with session.ws_connect(url, headers=headers) as ws:
+            await ws.send_json(request)
+            async for frame in ws:
+                msg = json.loads(frame.data)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    out.append(content["text"])
+                elif kind in ("execute_result", "display_data"):
+                    out.append(content["data"].get("text/plain", "") + "\n")
+                elif kind == "error":
+                    raise KernelError(ANSI.sub("", "\n".join(content["traceback"])))
+                elif kind == "status" and content["execution_state"] == "idle":
+                    return "".join(out)
+        raise HubError("the kernel websocket closed before the code finished")

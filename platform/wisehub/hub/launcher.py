@@ -1,0 +1,224 @@
+"""``wisehub up``: a real JupyterHub and configurable-http-proxy on this machine.
+
+The launcher writes a ``jupyterhub_config.py`` under ``<data_dir>/hub/`` that calls
+:func:`wisehub.hub.configure`, starts the hub in its own session, waits until the public URL
+answers, and prints how to log in. Stopping it (Ctrl-C, SIGTERM) stops the hub, which stops
+the proxy and user servers; anything left over from them (kernels, Dask workers) is then
+terminated, so nothing outlives the launcher.
+
+An admin API token for scripts (and the tests) is written to ``<data_dir>/hub/launcher-token``
+(mode 0600); it belongs to the hub service ``wisehub-launcher``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+from pydantic import SecretStr
+
+from wisehub.config import Settings
+from wisehub.hub.configuration import admin_password, free_port, hub_state_dir
+from wisehub.hub.settings import load_directory
+
+LAUNCHER_SERVICE = "wisehub-launcher"
+TOKEN_FILE = "launcher-token"
+CONFIG_TEMPLATE = '''\
+"""Written by `wisehub up`; edit the wisehub settings instead (docs/local-hub.md)."""
+from wisehub.config import load_settings
+from wisehub.hub import configure
+from wisehub.hub.launcher import add_launcher_service
+
+configure(c, load_settings())
+add_launcher_service(c, {token_file!r})
+'''
+
+
+class LaunchError(RuntimeError):
+    """The hub did not come up; the message says why and where its log is."""
+
+
+@dataclass
+class RunningHub:
+    """A hub started by :func:`start`: its URL, admin token, log and process."""
+
+    url: str
+    token: str
+    log: Path
+    process: subprocess.Popen
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Call the hub REST API as the launcher service (admin)."""
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}hub/api{path}", headers=headers,
+                                timeout=kwargs.pop("timeout", 30), **kwargs)
+
+
+def add_launcher_service(c: Any, token_file: str) -> None:
+    """Register the launcher's admin service, whose token ``wisehub up`` wrote to a file."""
+    token = Path(token_file).read_text().strip()
+    c.JupyterHub.services = [*c.JupyterHub.services, {"name": LAUNCHER_SERVICE,
+                                                      "api_token": token}]
+    c.JupyterHub.load_roles = [*c.JupyterHub.load_roles,
+                               {"name": "admin", "services": [LAUNCHER_SERVICE]}]
+
+
+def start(settings: Settings, config_file: Path | None = None, timeout: float = 90) -> RunningHub:
+    """Start the hub for ``settings`` and wait until its public URL answers."""
+    settings.ensure_data_dir()
+    state = hub_state_dir(settings)
+    state.mkdir(parents=True, exist_ok=True)
+    token_file = state / TOKEN_FILE
+    token = secrets.token_hex(32)
+    token_file.touch(mode=0o600)
+    token_file.write_text(token)
+    (state / "jupyterhub_config.py").write_text(
+        CONFIG_TEMPLATE.format(token_file=str(token_file)))
+    port = settings.hub.port or free_port(settings.hub.ip)
+    env = {**os.environ, "WISEHUB_DATA_DIR": str(settings.data_dir),
+           "WISEHUB_HUB__PORT": str(port)}
+    if config_file is not None:
+        env["WISEHUB_CONFIG"] = str(Path(config_file).absolute())
+    if settings.hub.demo_password is not None:
+        env["WISEHUB_HUB__DEMO_PASSWORD"] = settings.hub.demo_password.get_secret_value()
+    log = state / "jupyterhub.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(state / "jupyterhub_config.py")],
+            cwd=state, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = RunningHub(f"http://{settings.hub.ip}:{port}/", token, log, process)
+    try:
+        _wait_ready(hub, timeout)
+    except BaseException:
+        stop(hub)
+        raise
+    return hub
+
+
+def _wait_ready(hub: RunningHub, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if hub.process.poll() is not None:
+            raise LaunchError(f"the hub exited with code {hub.process.returncode}; "
+                              f"its log ends:\n{_tail(hub.log)}")
+        try:
+            if hub.api("GET", "/", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise LaunchError(f"the hub did not answer at {hub.url} within {timeout:.0f} s; "
+                      f"its log ends:\n{_tail(hub.log)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop(hub: RunningHub, grace: float = 30) -> None:
+    """Stop the hub (it stops the proxy and user servers), then anything they left behind."""
+    try:
+        family = psutil.Process(hub.process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    if hub.process.poll() is None:
+        hub.process.terminate()
+        try:
+            hub.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            hub.process.kill()
+            hub.process.wait()
+    _end(family)
+
+
+def banner(settings: Settings, hub: RunningHub) -> str:
+    """What ``wisehub up`` prints once the hub answers."""
+    lines = [f"wisehub is up at {hub.url}"]
+    if settings.hub.authenticator == "demo" and settings.hub.demo_password is not None:
+        password = settings.hub.demo_password.get_secret_value()
+        directory = load_directory(settings.hub.users_file)
+        users = sorted(directory.all_users() - set(directory.admins))
+        lines += [
+            "  DEMO login (loopback only, not for real use):",
+            f"    users {', '.join(users)}: password {password}",
+            f"    admins {', '.join(sorted(directory.admins))}: "
+            f"password {admin_password(password)}",
+        ]
+    else:
+        lines.append("  sign up at the login page; an admin approves accounts at /hub/authorize")
+    lines += [f"  hub log: {hub.log}", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+def provision_data(settings: Settings, echo: Callable[[str], None] = print) -> None:
+    """Make the sample data (reused if already there) and check the catalogue opens on it."""
+    from wisehub.catalog import catalog
+    from wisehub.samples import make_samples
+
+    echo(f"sample data in {settings.samples_dir} (made once, then reused)")
+    make_samples(settings.samples_dir, progress=True)
+    entries = catalog(settings=settings).names()
+    echo(f"catalogue {settings.catalog_path}: {len(entries)} entries")
+
+
+def serve(settings: Settings, config_file: Path | None = None,
+          echo: Callable[[str], None] = print) -> int:
+    """Run the hub until Ctrl-C or SIGTERM, then stop everything. Returns the exit code."""
+    if settings.hub.authenticator == "demo" and settings.hub.demo_password is None:
+        settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
+    _adopt_orphans()
+    hub = start(settings, config_file)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        echo(banner(settings, hub))
+        hub.process.wait()
+        echo(f"the hub stopped by itself (code {hub.process.returncode}); see {hub.log}")
+        return 1
+    except KeyboardInterrupt:
+        echo("stopping the hub, its proxy, user servers and their Dask clusters…")
+        return 0
+    finally:
+        stop(hub)
+        _end_children()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _adopt_orphans() -> None:
+    # Kernels and Dask workers whose server died are re-parented to us instead of to init,
+    # so `_end_children` still finds them (Linux; elsewhere only the hub's tree is stopped).
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_CHILD_SUBREAPER = 36
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _end_children() -> None:
+    _end(psutil.Process().children(recursive=True))
+
+
+def _end(procs: list[psutil.Process]) -> None:
+    """Terminate ``procs``, then kill those still alive after 5 s."""
+    for proc in procs:
+        with suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    for proc in alive:
+        with suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
