@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     )
     groups: list[str] = Field(default_factory=list, description="the user's groups")
     project: str | None = Field(None, description="the user's current project")
+    lineage_privilege: Literal["private", "group", "project", "world"] = Field(
+        "private", description="the privilege new lineage products take (promote later)"
+    )
     hub_url: str | None = Field(None, description="the JupyterHub base URL, when under a hub")
     hub: HubSettings = Field(
         default_factory=HubSettings, description="the hub: auth, spawner, profiles, culling"

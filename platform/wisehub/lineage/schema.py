@@ -1,0 +1,80 @@
+"""Schema versions of the lineage store: upgrade with Alembic, refuse a newer schema.
+
+>>> from sqlalchemy import create_engine
+>>> engine = create_engine("sqlite://")
+>>> upgrade(engine)
+'0001'
+>>> schema_state(engine)
+('0001', '0001')
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+
+class SchemaError(RuntimeError):
+    """The database's schema does not fit this version of wisehub; the message says what to do."""
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "wisehub.lineage:migrations")
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this wisehub knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_state(engine: Engine) -> tuple[str | None, str]:
+    """``(database revision or None if empty, head revision of this code)``."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head_revision()
+
+
+def _check_known(engine: Engine, current: str | None) -> None:
+    if current is None:
+        return
+    known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if current not in known:
+        raise SchemaError(
+            f"the lineage database {engine.url.render_as_string(hide_password=True)} has schema "
+            f"revision {current!r}, newer than this wisehub knows (head {head_revision()!r}); "
+            "upgrade wisehub instead of migrating the database, which was left unchanged"
+        )
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate the database to the head revision; return it. A newer schema is refused."""
+    current, head = schema_state(engine)
+    _check_known(engine, current)
+    if current != head:
+        config = _config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    return head
+
+
+def ensure_current(engine: Engine, *, auto_upgrade: bool) -> None:
+    """Check the schema is the head; upgrade an older one if ``auto_upgrade``, else explain."""
+    current, head = schema_state(engine)
+    _check_known(engine, current)
+    if current == head:
+        return
+    if auto_upgrade:
+        upgrade(engine)
+        return
+    raise SchemaError(
+        f"the lineage database {engine.url.render_as_string(hide_password=True)} is at schema "
+        f"revision {current!r} but this wisehub needs {head!r}; run `wisehub db upgrade`"
+    )

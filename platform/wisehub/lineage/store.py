@@ -1,0 +1,430 @@
+"""The lineage store: scoped reads, atomic registration, QC and privilege changes.
+
+>>> from wisehub.lineage.context import Context
+>>> store = LineageStore("sqlite://", Context("ada"))
+>>> p = store.register("Note", name="hello", attrs={"night": "2024-03-01"})
+>>> store.product(p.pid).night
+'2024-03-01'
+>>> LineageStore("sqlite://", Context("bob"), engine=store.engine).select("Note", ())
+[]
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError, privilege_level
+from wisehub.lineage.models import Attribute, Process, Product, Used, utcnow
+from wisehub.lineage.product import ProductView
+from wisehub.lineage.query import Condition, attr_key, statement
+from wisehub.lineage.schema import ensure_current
+from wisehub.storage import Storage, StoredObject
+
+
+class UnknownProductError(LookupError):
+    """No readable product has this id (it may not exist, or belong to someone else)."""
+
+
+@dataclass
+class ProcessRecord:
+    """What to record about the run that generated a product."""
+
+    recipe: str
+    code_version: str
+    target_keys: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    host: str = ""
+    started_at: datetime = field(default_factory=utcnow)
+    pid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def engine_for(url: str) -> Engine:
+    """One shared engine per database URL in this process (WAL and busy timeout on SQLite)."""
+    with _ENGINES_LOCK:
+        if url not in _ENGINES:
+            if url.startswith("sqlite"):
+                memory = url in ("sqlite://", "sqlite:///:memory:")
+                kwargs: dict[str, Any] = {"connect_args": {"timeout": 60,
+                                                           "check_same_thread": False}}
+                if memory:
+                    from sqlalchemy.pool import StaticPool
+
+                    kwargs["poolclass"] = StaticPool
+                engine = create_engine(url, **kwargs)
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            _ENGINES[url] = engine
+        return _ENGINES[url]
+
+
+def close_engine(url: str) -> None:
+    """Dispose of the shared engine of a URL (tests that drop their databases)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _attr_values(value: Any) -> tuple[str | None, float | None]:
+    if isinstance(value, bool):
+        return None, float(value)
+    if isinstance(value, (int, float)):
+        return None, float(value)
+    return str(value), None
+
+
+def _attr_value(row: Attribute) -> Any:
+    if row.value_num is None:
+        return row.value_str
+    number = row.value_num
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+class LineageStore:
+    """Products and processes in a SQL database, every read scoped to ``context``.
+
+    ``storage`` is where product data lives (for targets and ``delete_data``); ``engine``
+    lets several contexts share one in-memory database.
+    """
+
+    def __init__(self, url: str, context: Context, *, storage: Storage | None = None,
+                 auto_upgrade: bool = True, engine: Engine | None = None) -> None:
+        self.url = url
+        self.context = context
+        self.storage = storage
+        self.engine = engine or engine_for(url)
+        ensure_current(self.engine, auto_upgrade=auto_upgrade)
+
+    def __repr__(self) -> str:
+        return (f"LineageStore({self.engine.url.render_as_string(hide_password=True)!r}, "
+                f"user={self.context.user!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reopen, (self.url, self.context, self.storage))
+
+    def as_context(self, context: Context) -> LineageStore:
+        """The same database and storage seen by another context."""
+        return LineageStore(self.url, context, storage=self.storage, engine=self.engine)
+
+    def session(self) -> Session:
+        """A new ORM session (expire_on_commit off: views outlive it)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    # ------------------------------------------------------------------ reads
+    def _views(self, session: Session, rows: Sequence[Product]) -> list[ProductView]:
+        if not rows:
+            return []
+        seqs = [r.seq for r in rows]
+        attrs: dict[int, dict[str, Any]] = {s: {} for s in seqs}
+        for chunk in range(0, len(seqs), 500):
+            part = seqs[chunk:chunk + 500]
+            for a in session.scalars(select(Attribute).where(Attribute.product_seq.in_(part))):
+                attrs[a.product_seq][a.key] = _attr_value(a)
+        procs = {p: None for p in {r.process_seq for r in rows} if p is not None}
+        if procs:
+            for seq, pid in session.execute(select(Process.seq, Process.pid)
+                                            .where(Process.seq.in_(list(procs)))):
+                procs[seq] = pid
+        return [ProductView(
+            pid=r.pid, type=r.type, name=r.name, owner=r.owner, group=r.group_name,
+            project=r.project, privilege_level=r.privilege, created_at=r.created_at,
+            data_uri=r.data_uri, checksum=r.checksum, size=r.size,
+            data_deleted_at=r.data_deleted_at, meta=r.meta or {}, attrs=attrs[r.seq],
+            quality_flags=r.quality_flags, is_valid=r.is_valid, valid_from=r.valid_from,
+            valid_to=r.valid_to, target_key=r.target_key, code_version=r.code_version,
+            process_pid=procs.get(r.process_seq) if r.process_seq else None, store=self,
+        ) for r in rows]
+
+    def _row(self, session: Session, pid: str) -> Product:
+        row = session.scalar(select(Product).where(Product.pid == str(pid),
+                                                   self.context.readable()))
+        if row is None:
+            raise UnknownProductError(
+                f"no product with id {pid!r} is readable by user {self.context.user!r}; "
+                "check the id (`wisehub lineage show ID`) or ask its owner to share it"
+            )
+        return row
+
+    def product(self, pid: str) -> ProductView:
+        """The readable product with this persistent id, or :class:`UnknownProductError`."""
+        with self.session() as session:
+            return self._views(session, [self._row(session, pid)])[0]
+
+    def select(self, type_name: str | None, conditions: Iterable[Condition], *,
+               limit: int | None = None) -> list[ProductView]:
+        """Readable products of a type meeting all conditions, newest first."""
+        stmt = statement(type_name, tuple(conditions)).where(self.context.readable())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.session() as session:
+            return self._views(session, session.scalars(stmt).all())
+
+    def count(self, type_name: str | None, conditions: Iterable[Condition]) -> int:
+        """How many readable products meet the conditions."""
+        stmt = statement(type_name, tuple(conditions)).where(self.context.readable())
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(
+                stmt.order_by(None).subquery())) or 0
+
+    def latest(self, target_key: str) -> ProductView | None:
+        """The newest readable product made for a target key (any QC state)."""
+        stmt = (select(Product).where(Product.target_key == target_key,
+                                      self.context.readable())
+                .order_by(Product.seq.desc()).limit(1))
+        with self.session() as session:
+            rows = session.scalars(stmt).all()
+            return self._views(session, rows)[0] if rows else None
+
+    def calibration(self, type_name: str, conditions: Iterable[Condition],
+                    at: float) -> ProductView | None:
+        """Astro-WISE selection: newest valid, unflagged product whose window covers ``at``.
+
+        Newer creations eclipse older ones.
+        """
+        stmt = (statement(type_name, tuple(conditions))
+                .where(self.context.readable(), Product.is_valid >= 1,
+                       Product.quality_flags == 0, Product.valid_from <= at,
+                       Product.valid_to > at).limit(1))
+        with self.session() as session:
+            rows = session.scalars(stmt).all()
+            return self._views(session, rows)[0] if rows else None
+
+    def process(self, pid: str) -> dict[str, Any]:
+        """The process that generated a readable product, as a plain dict (or empty)."""
+        with self.session() as session:
+            row = self._row(session, pid)
+            if row.process_seq is None:
+                return {}
+            proc = session.get(Process, row.process_seq)
+            assert proc is not None
+            return {c.name: getattr(proc, c.key) for c in Process.__table__.columns
+                    if c.name != "seq"}
+
+    def provenance(self, pid: str) -> tuple[dict[str, Any], dict[str, list[tuple[str, int]]]]:
+        """The generating process (dict; empty for raw data) and ``role -> [(pid, is_valid)]``.
+
+        Lean on purpose: staleness checks call it once per node.
+        """
+        with self.session() as session:
+            found = session.execute(
+                select(Process).join(Product, Product.process_seq == Process.seq)
+                .where(Product.pid == str(pid), self.context.readable())).scalar()
+            if found is None:
+                self._row(session, pid)  # unknown or unreadable: say so
+                return {}, {}
+            used: dict[str, list[tuple[str, int]]] = {}
+            for role, upid, valid in session.execute(
+                    select(Used.role, Product.pid, Product.is_valid)
+                    .join(Product, Product.seq == Used.product_seq)
+                    .where(Used.process_seq == found.seq)):
+                used.setdefault(role, []).append((upid, valid))
+            process = {c.key: getattr(found, c.key) for c in Process.__table__.columns
+                       if c.key != "seq"}
+            return process, used
+
+    def inputs(self, pid: str) -> dict[str, list[ProductView]]:
+        """The readable products the generating process used, by role (oldest first)."""
+        with self.session() as session:
+            row = self._row(session, pid)
+            if row.process_seq is None:
+                return {}
+            used = session.execute(
+                select(Used.role, Product).join(Product, Product.seq == Used.product_seq)
+                .where(Used.process_seq == row.process_seq, self.context.readable())
+                .order_by(Used.role, Product.seq)).all()
+            views = self._views(session, [p for _, p in used])
+            out: dict[str, list[ProductView]] = {}
+            for (role, _), view in zip(used, views, strict=True):
+                out.setdefault(role, []).append(view)
+            return out
+
+    # ----------------------------------------------------------------- writes
+    def register(self, type_name: str, *, name: str, attrs: Mapping[str, Any] | None = None,
+                 meta: Mapping[str, Any] | None = None, data: StoredObject | None = None,
+                 process: ProcessRecord | None = None,
+                 used: Mapping[str, Sequence[str]] | None = None,
+                 valid: tuple[float, float] | None = None, quality_flags: int = 0,
+                 target_key: str | None = None) -> ProductView:
+        """Record one product (and the process that made it) in one transaction.
+
+        ``used`` maps input roles to product ids, each of which must be readable.
+        """
+        scope = self.context.write_scope()
+        now = utcnow()
+        with self.session() as session, session.begin():
+            proc_seq = None
+            if process is not None:
+                proc = Process(pid=process.pid, recipe=process.recipe,
+                               target_keys=process.target_keys, parameters=process.parameters,
+                               code_version=process.code_version,
+                               environment=process.environment, user=self.context.user,
+                               host=process.host, status="done",
+                               started_at=process.started_at, ended_at=now)
+                session.add(proc)
+                session.flush()
+                proc_seq = proc.seq
+                for role, pids in (used or {}).items():
+                    for pid in dict.fromkeys(pids):
+                        session.add(Used(process_seq=proc_seq, role=role,
+                                         product_seq=self._row(session, pid).seq))
+            row = Product(
+                pid=str(uuid.uuid4()), type=type_name, name=name, created_at=now,
+                data_uri=data.uri if data else None, checksum=data.checksum if data else None,
+                size=data.size if data else None, meta=dict(meta or {}),
+                quality_flags=int(quality_flags), is_valid=1,
+                valid_from=valid[0] if valid else None, valid_to=valid[1] if valid else None,
+                target_key=target_key, code_version=process.code_version if process else None,
+                process_seq=proc_seq, **scope)
+            session.add(row)
+            session.flush()
+            for key, value in (attrs or {}).items():
+                text, number = _attr_values(value)
+                session.add(Attribute(product_seq=row.seq, key=attr_key(key), value_str=text,
+                                      value_num=number))
+            session.flush()
+            return self._views(session, [row])[0]
+
+    def bulk_register(self, type_name: str, items: Iterable[tuple[str, Mapping[str, Any]]],
+                      *, batch: int = 20000) -> int:
+        """Insert many plain products ``(name, attrs)`` fast (ingest of archives); return count."""
+        scope = self.context.write_scope()
+        now = utcnow()
+        total = 0
+        batch_items: list[tuple[str, Mapping[str, Any]]] = []
+
+        def flush() -> None:
+            nonlocal total
+            if not batch_items:
+                return
+            rows = [{"pid": str(uuid.uuid4()), "type": type_name, "name": n, "created_at": now,
+                     "meta": {}, "quality_flags": 0, "is_valid": 1, **scope}
+                    for n, _ in batch_items]
+            with self.engine.begin() as conn:
+                first = conn.execute(insert(Product).returning(Product.seq, Product.pid),
+                                     rows).all()
+                seq_of = {pid: seq for seq, pid in first}
+                attrs = []
+                for row, (_, values) in zip(rows, batch_items, strict=True):
+                    for key, value in values.items():
+                        text, number = _attr_values(value)
+                        attrs.append({"product_seq": seq_of[row["pid"]], "key": attr_key(key),
+                                      "value_str": text, "value_num": number})
+                if attrs:
+                    conn.execute(insert(Attribute), attrs)
+            total += len(batch_items)
+            batch_items.clear()
+
+        for item in items:
+            batch_items.append(item)
+            if len(batch_items) >= batch:
+                flush()
+        flush()
+        return total
+
+    def _owned_row(self, session: Session, pid: str, action: str) -> Product:
+        row = self._row(session, pid)
+        if row.owner != self.context.user and not self._shares_scope(row):
+            raise PrivilegeError(f"user {self.context.user!r} may read but not {action} "
+                                 f"product {pid}; ask its owner {row.owner!r}")
+        return row
+
+    def _shares_scope(self, row: Product) -> bool:
+        ctx = self.context
+        return ((row.privilege == PRIVILEGES["group"] and row.group_name in ctx.groups)
+                or (row.privilege == PRIVILEGES["project"] and row.project in ctx.projects))
+
+    def inspect(self, pid: str, is_valid: int) -> ProductView:
+        """A person's verdict: ``is_valid`` 0 (bad), 1 (ok) or 2 (qualified for delivery)."""
+        if is_valid not in (0, 1, 2):
+            raise ValueError(f"is_valid must be 0 (bad), 1 (ok) or 2 (qualified), not {is_valid!r}")
+        with self.session() as session, session.begin():
+            row = self._owned_row(session, pid, "inspect")
+            row.is_valid = is_valid
+            row.inspected_by = self.context.user
+        return self.product(pid)
+
+    def invalidate(self, pid: str) -> ProductView:
+        """Mark a product bad: calibration selection skips it, dependants become stale."""
+        return self.inspect(pid, 0)
+
+    def promote(self, pid: str, privilege: str | int) -> ProductView:
+        """Widen who may read a product; only its owner may, and only upwards."""
+        level = privilege_level(privilege)
+        with self.session() as session, session.begin():
+            row = self._row(session, pid)
+            if row.owner != self.context.user:
+                raise PrivilegeError(f"only the owner {row.owner!r} may promote product {pid}")
+            if level < row.privilege:
+                raise PrivilegeError(f"product {pid} is already {row.privilege}; promotion only "
+                                     "widens access")
+            if level == PRIVILEGES["group"] and not (row.group_name or self.context.group):
+                raise PrivilegeError(f"product {pid} has no group to share with")
+            if level == PRIVILEGES["project"] and not (row.project or self.context.project):
+                raise PrivilegeError(f"product {pid} has no project to share with")
+            session.execute(update(Product).where(Product.seq == row.seq).values(
+                privilege=level, group_name=row.group_name or self.context.group,
+                project=row.project or self.context.project))
+        return self.product(pid)
+
+    def delete_data(self, pid: str) -> ProductView:
+        """Remove a product's data from storage; its metadata and lineage stay (FAIR A2)."""
+        with self.session() as session, session.begin():
+            row = self._row(session, pid)
+            if row.owner != self.context.user:
+                raise PrivilegeError(f"only the owner {row.owner!r} may delete data of {pid}")
+            if row.data_uri and self.storage is not None:
+                self.storage.delete(row.data_uri)
+            row.data_deleted_at = utcnow()
+        return self.product(pid)
+
+
+def _reopen(url: str, context: Context, storage: Storage | None) -> LineageStore:
+    return LineageStore(url, context, storage=storage)
+
+
+_DEFAULT: list[LineageStore] = []
+
+
+def default_store() -> LineageStore:
+    """The store from settings (``WISEHUB_LINEAGE_DB_URL``, user, groups, project)."""
+    if not _DEFAULT:
+        from wisehub.config import get_settings
+        from wisehub.storage import get_storage
+
+        settings = get_settings()
+        if str(settings.lineage_db_url).startswith("sqlite:///"):
+            settings.ensure_data_dir()
+        _DEFAULT.append(LineageStore(str(settings.lineage_db_url),
+                                     Context.from_settings(settings),
+                                     storage=get_storage(settings)))
+    return _DEFAULT[0]
+
+
+def set_default_store(store: LineageStore | None) -> None:
+    """Use ``store`` wherever no store is passed (None: back to settings)."""
+    _DEFAULT.clear()
+    if store is not None:
+        _DEFAULT.append(store)
