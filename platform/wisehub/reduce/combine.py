@@ -1,0 +1,297 @@
+"""Combine a stack of frames into one image, reducing over space.
+
+The stack is chunked into tiles that hold *every* frame of a patch of the image; one task
+reduces one tile with a compiled kernel (:mod:`wisehub.reduce._kernels`). There is no tree of
+partial results, and memory per task is bounded by the tile size (``array.chunk-size`` in the
+Dask config, 128 MiB by default). Frame-chunked input is rechunked by Dask, which switches to
+its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large stacks.
+
+>>> import numpy as np, xarray as xr
+>>> stack = xr.DataArray(np.array([[[1.0]], [[2.0]], [[9.0]]], "f4"), dims=("frame", "y", "x"))
+>>> float(combine(stack, "median")[0, 0])
+2.0
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+from dask.utils import parse_bytes
+
+from wisehub.reduce._kernels import MEAN, MEDIAN, MINMAX, SIGMA_CLIP, combine_tile
+from wisehub.reduce.history import add_history
+
+Method = Literal["mean", "median", "sigma_clip", "minmax"]
+_METHODS = {"mean": MEAN, "median": MEDIAN, "sigma_clip": SIGMA_CLIP, "minmax": MINMAX}
+FRAME = "frame"
+
+
+class ReduceError(ValueError):
+    """Input that a reduction cannot use; the message says what is wrong and what to do."""
+
+
+class NoValidDataWarning(UserWarning):
+    """Some output pixels had no valid input value; they are NaN."""
+
+
+def as_stack(frames: xr.DataArray | Sequence[xr.DataArray], what: str = "combine") -> xr.DataArray:
+    """A validated ``(frame, y, x)`` stack from a DataArray or a list of 2-D DataArrays.
+
+    >>> import numpy as np, xarray as xr
+    >>> one = xr.DataArray(np.zeros((2, 3), "f4"), dims=("y", "x"))
+    >>> as_stack([one, one]).sizes["frame"]
+    2
+    """
+    if isinstance(frames, xr.DataArray):
+        stack = frames
+    else:
+        frames = list(frames)
+        if not frames:
+            raise ReduceError(f"{what}: the stack is empty; give at least one frame")
+        first = frames[0]
+        for i, frame in enumerate(frames):
+            if frame.ndim != 2:
+                raise ReduceError(f"{what}: frame {i} has dims {frame.dims}; expected 2-D (y, x)")
+            if frame.shape != first.shape:
+                raise ReduceError(f"{what}: frame {i} has shape {frame.shape} but frame 0 has "
+                                  f"{first.shape}; trim or select frames of one chip")
+            if frame.dtype != first.dtype:
+                raise ReduceError(f"{what}: frame {i} has dtype {frame.dtype} but frame 0 has "
+                                  f"{first.dtype}; convert them to one dtype first")
+        stack = xr.concat(frames, dim=FRAME, combine_attrs="override")
+    if FRAME not in stack.dims or stack.ndim != 3:
+        raise ReduceError(f"{what}: expected dims (frame, y, x), got {stack.dims}")
+    if stack.sizes[FRAME] == 0:
+        raise ReduceError(f"{what}: the stack is empty (0 frames); check the frame selection")
+    if stack.dtype.kind not in "iuf":
+        raise ReduceError(f"{what}: data of dtype {stack.dtype} cannot be combined; "
+                          "expected integer or floating-point pixels")
+    return stack.transpose(FRAME, ...)
+
+
+def combine(
+    frames: xr.DataArray | Sequence[xr.DataArray],
+    method: Method = "mean",
+    *,
+    mask: xr.DataArray | np.ndarray | None = None,
+    scale: Sequence[float] | np.ndarray | xr.DataArray | Literal["median", "mean"] | None = None,
+    weights: Sequence[float] | np.ndarray | xr.DataArray | None = None,
+    sigma: float = 3.0,
+    sigma_lower: float | None = None,
+    sigma_upper: float | None = None,
+    maxiters: int | None = 5,
+    cenfunc: Literal["median", "mean"] = "median",
+    stdfunc: Literal["std", "mad_std"] = "std",
+    nlow: int = 1,
+    nhigh: int = 1,
+    min_clip: float | None = None,
+    max_clip: float | None = None,
+    saturate: float | Literal["header"] | None = None,
+    tile_bytes: int | str | None = None,
+) -> xr.DataArray:
+    """Combine the frames of a stack pixel by pixel.
+
+    Parameters
+    ----------
+    frames : DataArray (frame, y, x) or list of 2-D DataArrays
+        The stack; raw integers or floats. NaN and inf values never count.
+    method : {"mean", "median", "sigma_clip", "minmax"}
+        ``sigma_clip`` is the mean of the values astropy's ``sigma_clip(axis=0)`` keeps;
+        ``minmax`` is the mean after rejecting the ``nlow`` lowest and ``nhigh`` highest
+        valid values of each pixel (IRAF's minmax).
+    mask : bool array, broadcastable to the stack (e.g. a 2-D bad-pixel mask)
+        True marks values to ignore.
+    scale : per-frame factors, or "median"/"mean"
+        Frames are multiplied by these before combining (and before rejection);
+        "median" uses 1/median of each frame, for flats.
+    weights : per-frame positive weights of the mean (ignored by ``median``).
+    sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc
+        As astropy's ``sigma_clip``; ``maxiters=None`` iterates until nothing changes.
+    min_clip, max_clip : values below/above these (before scaling) are ignored.
+    saturate : values at or above this (or each frame's ``SATURATE`` with "header") are ignored.
+    tile_bytes : bytes of input per task (default: Dask's ``array.chunk-size``).
+
+    Returns
+    -------
+    DataArray (y, x), float32 (float64 for float64 input), lazy. Pixels where nothing
+    survived are NaN and raise a :class:`NoValidDataWarning` when computed. Coordinates
+    that are equal for all frames are kept as scalars; ``NCOMBINE`` and ``history`` are set.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> data = np.full((5, 2, 2), 10.0, dtype="f4"); data[0] = 1000.0
+    >>> stack = xr.DataArray(data, dims=("frame", "y", "x"))
+    >>> float(combine(stack, "sigma_clip", sigma=2.0)[0, 0])
+    10.0
+    """
+    if method not in _METHODS:
+        raise ReduceError(f"combine: unknown method {method!r}; choose one of {list(_METHODS)}")
+    stack = as_stack(frames)
+    nframe = stack.sizes[FRAME]
+    params = _kernel_params(method, sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc,
+                            nlow, nhigh)
+    lower, upper = _thresholds(stack, min_clip, max_clip, saturate)
+    factors = _per_frame(stack, scale, "scale") if scale is not None else None
+    frame_weights = _per_frame(stack, weights, "weights") if weights is not None else None
+
+    data = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.values)
+    chunks = _tile_chunks(data, tile_bytes)
+    data = data.rechunk(chunks)
+    args: list[Any] = [data, "fyx"]
+    if mask is not None:
+        args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
+    out_dtype = np.float64 if stack.dtype == np.float64 else np.float32
+    combined = da.blockwise(
+        _combine_block, "yx", *args, dtype=out_dtype, concatenate=True,
+        has_mask=mask is not None, code=_METHODS[method], scale=factors, weights=frame_weights,
+        lower=lower, upper=upper, out_dtype=out_dtype, **params,
+    )
+    shown = {k: v for k, v in dict(scale=scale if isinstance(scale, str) else factors,
+                                    weights=frame_weights, min_clip=min_clip,
+                                    max_clip=max_clip, saturate=saturate).items()
+             if v is not None}
+    if method in ("sigma_clip", "minmax"):
+        shown.update({k: params[k] for k in _SHOWN[method]})
+    attrs = add_history(stack.attrs, "combine", method=method, frames=nframe,
+                        masked=mask is not None, **_plain(shown))
+    attrs["NCOMBINE"] = nframe
+    return xr.DataArray(combined, dims=stack.dims[1:], coords=_kept_coords(stack),
+                        attrs=attrs, name=stack.name)
+
+
+_SHOWN = {
+    "sigma_clip": ("sigma_lower", "sigma_upper", "maxiters", "use_median", "use_mad"),
+    "minmax": ("nlow", "nhigh"),
+}
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+
+
+def _combine_block(data: np.ndarray, mask: np.ndarray | None = None, *, has_mask: bool,
+                   code: int, out_dtype: type, **params: Any) -> np.ndarray:
+    if not has_mask:
+        mask = None
+    out, count = combine_tile(data, code, mask=mask, **params)
+    empty = int(np.count_nonzero(count == 0))
+    if empty:
+        warnings.warn(NoValidDataWarning(
+            f"combine: {empty} pixel(s) have no valid value in any frame (all NaN, masked or "
+            "rejected); they are NaN in the result"), stacklevel=2)
+    return out.astype(out_dtype, copy=False)
+
+
+def _kernel_params(method: str, sigma: float, sigma_lower: float | None,
+                   sigma_upper: float | None, maxiters: int | None, cenfunc: str, stdfunc: str,
+                   nlow: int, nhigh: int) -> dict[str, Any]:
+    lower = sigma if sigma_lower is None else sigma_lower
+    upper = sigma if sigma_upper is None else sigma_upper
+    if method == "sigma_clip":
+        if not (lower > 0 and upper > 0):
+            raise ReduceError("combine: sigma, sigma_lower and sigma_upper must be > 0")
+        if maxiters is not None and (int(maxiters) != maxiters or maxiters < 1):
+            raise ReduceError("combine: maxiters must be a positive integer or None (no limit)")
+        if cenfunc not in ("median", "mean"):
+            raise ReduceError(f"combine: cenfunc {cenfunc!r} must be 'median' or 'mean'")
+        if stdfunc not in ("std", "mad_std"):
+            raise ReduceError(f"combine: stdfunc {stdfunc!r} must be 'std' or 'mad_std'")
+    if method == "minmax" and (min(nlow, nhigh) < 0 or int(nlow) != nlow or int(nhigh) != nhigh):
+        raise ReduceError("combine: nlow and nhigh must be integers >= 0")
+    return dict(nlow=int(nlow), nhigh=int(nhigh), use_median=cenfunc == "median",
+                use_mad=stdfunc == "mad_std", maxiters=-1 if maxiters is None else int(maxiters),
+                sigma_lower=float(lower), sigma_upper=float(upper))
+
+
+def _thresholds(stack: xr.DataArray, min_clip: float | None, max_clip: float | None,
+                saturate: float | str | None) -> tuple[float, float]:
+    lower = -np.inf if min_clip is None else float(min_clip)
+    upper = np.inf if max_clip is None else float(max_clip)
+    if saturate == "header":
+        if "SATURATE" not in stack.coords:
+            raise ReduceError("combine: saturate='header' but the frames have no SATURATE "
+                              "coordinate; pass the saturation level as a number")
+        saturate = float(np.nanmin(stack["SATURATE"].values))
+    if saturate is not None:
+        upper = min(upper, float(np.nextafter(float(saturate), -np.inf)))
+    return lower, upper
+
+
+def _per_frame(stack: xr.DataArray, values: Any, what: str) -> np.ndarray:
+    nframe = stack.sizes[FRAME]
+    if isinstance(values, str):
+        from wisehub.reduce.stats import frame_statistic
+
+        if values not in ("median", "mean"):
+            raise ReduceError(f"combine: scale {values!r} must be 'median', 'mean' or numbers")
+        level = frame_statistic(stack, values)
+        bad = [str(f) for f, v in zip(stack[FRAME].values, level, strict=True)
+               if not (np.isfinite(v) and v > 0)]
+        if bad:
+            raise ReduceError(f"combine: cannot scale by 1/{values}: frames {bad} have a "
+                              f"{values} <= 0 or no valid pixels; remove them from the stack")
+        return 1.0 / level
+    array = np.asarray(values.values if isinstance(values, xr.DataArray) else values, dtype=float)
+    if array.shape != (nframe,):
+        raise ReduceError(f"combine: {what} has shape {array.shape}; expected one value per "
+                          f"frame ({nframe})")
+    if not np.all(np.isfinite(array)) or (what == "weights" and np.any(array <= 0)):
+        raise ReduceError(f"combine: {what} must be finite" +
+                          (" and > 0" if what == "weights" else ""))
+    return array
+
+
+def _mask_array(stack: xr.DataArray, mask: xr.DataArray | np.ndarray) -> da.Array:
+    if isinstance(mask, xr.DataArray):
+        missing = set(mask.dims) - set(stack.dims)
+        if missing:
+            raise ReduceError(f"combine: mask has dims {mask.dims} not in the stack {stack.dims}")
+        mask = mask.broadcast_like(stack).transpose(*stack.dims).data
+    if mask.dtype != bool:
+        raise ReduceError(f"combine: mask must be boolean (True = ignore), got {mask.dtype}")
+    try:
+        return da.broadcast_to(da.asarray(mask), stack.shape)
+    except ValueError as err:
+        raise ReduceError(f"combine: mask of shape {mask.shape} does not fit the stack "
+                          f"{stack.shape}") from err
+
+
+def _tile_chunks(data: da.Array, tile_bytes: int | str | None) -> tuple[int, int, int]:
+    """All frames per tile; bands of full rows (contiguous in Zarr) sized to ``tile_bytes``."""
+    target = parse_bytes(tile_bytes or dask.config.get("array.chunk-size"))
+    nframe, ny, nx = data.shape
+    if len(data.chunks[0]) == 1:
+        cy, cx = max(data.chunks[1]), max(data.chunks[2])
+        if nframe * cy * cx * data.dtype.itemsize <= 2 * target:
+            return nframe, cy, cx  # already tiled over space: keep the store's tiles
+    pixels = max(1, target // (nframe * data.dtype.itemsize))
+    if pixels >= nx:
+        return nframe, max(1, min(ny, pixels // nx)), nx
+    return nframe, 1, max(1, min(nx, pixels))
+
+
+def _kept_coords(stack: xr.DataArray) -> dict[str, Any]:
+    """Coordinates without the frame dim, plus per-frame ones that agree for every frame."""
+    kept: dict[str, Any] = {}
+    for name, coord in stack.coords.items():
+        if FRAME not in coord.dims:
+            kept[name] = coord
+        elif name != FRAME and coord.ndim == 1:
+            values = coord.values
+            first = values[0]
+            same = all(v == first or _both_nan(v, first) for v in values[1:])
+            if same:
+                kept[name] = xr.Variable((), first, coord.attrs)
+    return kept
+
+
+def _both_nan(a: Any, b: Any) -> bool:
+    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
