@@ -10,14 +10,28 @@ astropy are the reference for results; see the tests.
 1.0
 """
 
+from wisehub.reduce.calibrate import (
+    FlatWarning,
+    calibrate,
+    master_bias,
+    master_dark,
+    master_flat,
+    overscan_correct,
+)
 from wisehub.reduce.combine import NoValidDataWarning, ReduceError, as_stack, combine
 from wisehub.reduce.stats import frame_statistic, imstat
 
 __all__ = [
+    "FlatWarning",
     "NoValidDataWarning",
     "ReduceError",
     "as_stack",
+    "calibrate",
     "combine",
     "frame_statistic",
     "imstat",
+    "master_bias",
+    "master_dark",
+    "master_flat",
+    "overscan_correct",
 ]

@@ -1,0 +1,27 @@
+"""Reduction fixtures. Reductions run on Dask's threaded scheduler here; the cluster has its
+own tests in tests/compute."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dask
+import pytest
+import xarray as xr
+
+# Input builders live next to the tests (the import mode is importlib).
+sys.path.insert(0, str(Path(__file__).parent))
+
+from reduce_inputs import make_stack
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _threads():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+@pytest.fixture
+def stack() -> xr.DataArray:
+    return make_stack()
