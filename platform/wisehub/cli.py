@@ -17,12 +17,14 @@ app = typer.Typer(
 
 def _register() -> None:
     from wisehub.catalog.cli import app as catalog_app
+    from wisehub.dev.cli import app as dev_app
     from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
     from wisehub.samples.cli import app as samples_app
 
     app.add_typer(samples_app, name="samples")
     app.add_typer(catalog_app, name="catalog")
+    app.add_typer(dev_app, name="dev")
     app.command("ingest")(ingest)
     app.command("up")(up)
 
@@ -47,3 +49,7 @@ def main() -> None:
             raise
         typer.secho(f"error: {err}", fg="red", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,18 +1,35 @@
 """Product storage: fsspec filesystems from settings, with atomic, checksummed writes.
 
+Local directories and S3 (Ceph RGW) behave alike; see :mod:`wisehub.storage.store` for the
+staged-write protocol and :mod:`wisehub.storage.policy` for how the layout is enforced.
+
 >>> from wisehub.config import Settings
 >>> store = get_storage(Settings(data_dir="/tmp/wh-doc"))
 >>> store.url("world/x.zarr").endswith("/tmp/wh-doc/products/world/x.zarr")
 True
 """
 
+from wisehub.storage.credentials import CredentialsError, S3Credentials
+from wisehub.storage.errors import (
+    StorageAccessDenied,
+    StorageCredentialsError,
+    StorageError,
+    StorageQuotaError,
+    StorageUnavailableError,
+)
 from wisehub.storage.layout import layout_prefix
-from wisehub.storage.store import Storage, StagedWrite, StorageError, StoredObject, get_storage
+from wisehub.storage.store import StagedWrite, Storage, StoredObject, get_storage
 
 __all__ = [
+    "CredentialsError",
+    "S3Credentials",
     "StagedWrite",
     "Storage",
+    "StorageAccessDenied",
+    "StorageCredentialsError",
     "StorageError",
+    "StorageQuotaError",
+    "StorageUnavailableError",
     "StoredObject",
     "get_storage",
     "layout_prefix",

@@ -1,8 +1,10 @@
 """Storage backends from settings, and the staged-write protocol for products.
 
-A product's data is written under a staging key. Only when the write finished is it moved to
-its final key, checksummed, and handed back for registration; a failure removes the staging
-data and registers nothing.
+A product's data is written under a staging key next to its layout prefix
+(``private/ada/.staging/<time>-<id>/…``), so the same per-user rights cover it. Only when the
+write finished is it checksummed, moved to its final key and handed back for registration;
+a failure removes the staging data (when the store still answers) and registers nothing.
+Staging left behind by a crash is removed later by :meth:`Storage.cleanup_staging`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,28 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
 
 from wisehub.config import Settings, get_settings
+from wisehub.storage.errors import StorageError
 
 STAGING = ".staging"
-
-
-class StorageError(RuntimeError):
-    """A storage operation failed; the message names the location, never a secret."""
+SHARED_KINDS = ("private", "groups", "projects")  # prefixes with one level of owners below
+DEFAULT_STAGING_AGE_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
 class StoredObject:
-    """What a committed write produced: where it is, its checksum and size in bytes."""
+    """What a committed write produced: where it is, its checksum and size in bytes.
+
+    ``checksum`` is ``sha256:<hex>`` over the product's manifest: one line per object with
+    its relative name, size and MD5. On S3 the MD5s are the ETags the server computed while
+    receiving the bytes, so checksumming costs a listing, not a second read.
+    """
 
     uri: str
     checksum: str
@@ -40,19 +46,50 @@ class StagedWrite:
     """Where to write a product's data while it is staged (``url`` + ``storage_options``)."""
 
     url: str
-    storage_options: dict[str, Any]
+    storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
+
+
+ManifestLine = tuple[str, int, str]  # (relative name, size, md5 hex)
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a clean relative product key, else a :class:`StorageError`.
+
+    >>> check_key("private/ada/x.zarr")
+    'private/ada/x.zarr'
+    """
+    parts = key.split("/")
+    if not key or key.startswith("/") or "://" in key or any(
+            p in ("", ".", "..", STAGING) for p in parts):
+        raise StorageError(f"invalid storage key {key!r}: use a relative path like "
+                           "'private/<user>/<name>' without '..', '.staging' or empty parts")
+    return key
+
+
+def staging_base(key: str) -> str:
+    """The staging area for ``key``: inside its layout prefix, so the same rights apply.
+
+    >>> staging_base("private/ada/night/x.zarr"), staging_base("world/x"), staging_base("x")
+    ('private/ada/.staging', 'world/.staging', '.staging')
+    """
+    parts = key.split("/")
+    if parts[0] in SHARED_KINDS and len(parts) > 2:
+        return f"{parts[0]}/{parts[1]}/{STAGING}"
+    if parts[0] == "world" and len(parts) > 1:
+        return f"world/{STAGING}"
+    return STAGING
 
 
 class Storage:
     """An fsspec filesystem rooted at the platform's product area.
 
-    >>> from wisehub.config import Settings
     >>> s = Storage.local("/tmp/wh-doc/products")
     >>> with s.staged("world/a.txt") as w:
     ...     s.fs.pipe_file(w.url, b"hello")
     >>> w.result.size
     5
+    >>> s.delete("world/a.txt")
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, protocol: str,
@@ -71,90 +108,160 @@ class Storage:
 
     def __repr__(self) -> str:
         where = f" at {self.endpoint}" if self.endpoint else ""
-        return f"Storage({self.url('')!r}{where})"
+        return f"{type(self).__name__}({self.url('')!r}{where})"
 
     def url(self, key: str) -> str:
         """The full URL of a key below the root."""
         path = f"{self.root}/{key}".rstrip("/")
         return path if self.protocol == "file" else f"{self.protocol}://{path}"
 
-    def exists(self, key_or_url: str) -> bool:
-        """Whether a key (or full URL) holds data."""
-        return self.fs.exists(self._path(key_or_url))
-
     def _path(self, key_or_url: str) -> str:
         if "://" in key_or_url or key_or_url.startswith("/"):
             return self.fs._strip_protocol(key_or_url)
-        return f"{self.root}/{key_or_url}"
+        return f"{self.root}/{key_or_url}".rstrip("/")
+
+    def _translate(self, err: BaseException, doing: str, consequence: str = "") -> BaseException:
+        """Turn a backend error into a clear :class:`StorageError` (local errors are clear)."""
+        return err
+
+    @contextmanager
+    def _errors(self, doing: str, consequence: str = "") -> Iterator[None]:
+        try:
+            yield
+        except Exception as err:
+            translated = self._translate(err, doing, consequence)
+            if translated is err:
+                raise
+            raise translated from err
+
+    def exists(self, key_or_url: str) -> bool:
+        """Whether a key (or full URL) holds data."""
+        path = self._path(key_or_url)
+        with self._errors(f"looking for {self.url(path[len(self.root) + 1:])}"):
+            self.fs.invalidate_cache(path)
+            return self.fs.exists(path)
 
     @contextmanager
     def staged(self, key: str) -> Iterator[StagedWrite]:
-        """Write under a staging key; on success move to ``key`` and checksum it.
+        """Write under a staging key; on success checksum it and move it to ``key``.
 
         Raises :class:`StorageError` if ``key`` already holds data. On any exception inside
-        the block the staging data is removed and the exception propagates.
+        the block, or while committing, the staging data (and any partial copy at ``key``)
+        is removed and the exception propagates (S3 problems as a clear
+        :class:`StorageError`); if the store stopped answering, :meth:`cleanup_staging`
+        removes the leftovers later.
         """
-        final = self._path(key)
-        if self.fs.exists(final):
-            raise StorageError(f"{self.url(key)} already exists; products are never overwritten")
-        staging_key = f"{STAGING}/{int(time.time())}-{uuid.uuid4().hex}/{key.rsplit('/', 1)[-1]}"
-        write = StagedWrite(self.url(staging_key), dict(self.storage_options))
+        final = self._path(check_key(key))
+        target = self.url(key)
+        if self.exists(key):
+            raise StorageError(f"{target} already exists; products are never overwritten")
+        staging_dir = self._path(f"{staging_base(key)}/{int(time.time())}-{uuid.uuid4().hex}")
+        staging = f"{staging_dir}/{key.rsplit('/', 1)[-1]}"
+        write = StagedWrite(self._url_of(staging), dict(self.storage_options))
+        nothing = "nothing was registered"
+        committing = False
         try:
-            yield write
-            checksum, size = self.checksum(write.url)
-            self._move(self._path(staging_key), final)
+            with self._errors(f"writing {target}", nothing):
+                yield write
+            with self._errors(f"committing {target}", nothing):
+                manifest = self._manifest(staging)
+                if not manifest:
+                    raise StorageError(f"nothing was written for {target}; write to the "
+                                       "staged url (StagedWrite.url) inside the block")
+                committing = True
+                self._commit(staging, final, manifest)
         except BaseException:
-            self._remove_quietly(self._path(staging_key).rsplit("/", 1)[0])
+            if committing:
+                self._remove_quietly(final)
+            self._remove_quietly(staging_dir)
             raise
-        self._remove_quietly(self._path(staging_key).rsplit("/", 1)[0])
-        write.result = StoredObject(self.url(key), checksum, size)
+        self._remove_quietly(staging_dir)
+        write.result = StoredObject(target, _digest(manifest), sum(m[1] for m in manifest))
 
-    def _move(self, src: str, dst: str) -> None:
-        if self.protocol == "file":
-            self.fs.makedirs(dst.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.mv(src, dst, recursive=True)
-        else:
-            self.fs.copy(src, dst, recursive=True)
-            self.fs.rm(src, recursive=True)
+    def _url_of(self, path: str) -> str:
+        return path if self.protocol == "file" else f"{self.protocol}://{path}"
 
-    def _remove_quietly(self, path: str) -> None:
-        try:
-            if self.fs.exists(path):
-                self.fs.rm(path, recursive=True)
-        except OSError:
-            pass
+    def _commit(self, staging: str, final: str, manifest: list[ManifestLine]) -> None:
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.mv(staging, final, recursive=True)  # a rename: atomic on a local disk
+
+    def _md5(self, path: str, info: dict[str, Any]) -> str:
+        return hashlib.md5(self.fs.cat_file(path), usedforsecurity=False).hexdigest()
+
+    def manifest(self, key_or_url: str) -> list[ManifestLine]:
+        """``(relative name, size, md5)`` of every object below a key, sorted by name."""
+        return self._manifest(self._path(key_or_url))
+
+    def _manifest(self, path: str) -> list[ManifestLine]:
+        self.fs.invalidate_cache(path)
+        found = self.fs.find(path, detail=True)
+        if not found and self.fs.isfile(path):
+            found = {path: self.fs.info(path)}
+        return sorted((name[len(path):].lstrip("/"), int(info["size"]), self._md5(name, info))
+                      for name, info in found.items())
 
     def checksum(self, key_or_url: str) -> tuple[str, int]:
-        """``sha256:<hex>`` over every file below a key (names and contents), and total bytes."""
-        path = self._path(key_or_url)
-        files = sorted(self.fs.find(path)) if self.fs.isdir(path) else [path]
-        digest, total = hashlib.sha256(), 0
-        for name in files:
-            data = self.fs.cat_file(name)
-            digest.update(name[len(path):].encode() + b"\0" + hashlib.sha256(data).digest())
-            total += len(data)
-        return f"sha256:{digest.hexdigest()}", total
+        """The checksum (see :class:`StoredObject`) and total bytes of the data at a key."""
+        with self._errors(f"checksumming {key_or_url}"):
+            manifest = self._manifest(self._path(key_or_url))
+        if not manifest:
+            raise StorageError(f"no data at {self._url_of(self._path(key_or_url))}")
+        return _digest(manifest), sum(m[1] for m in manifest)
 
     def delete(self, key_or_url: str) -> None:
         """Remove data (metadata elsewhere is kept)."""
-        self._remove_quietly(self._path(key_or_url))
+        path = self._path(key_or_url)
+        with self._errors(f"deleting {self._url_of(path)}"):
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
 
-    def cleanup_staging(self, older_than_s: float = 3600.0) -> list[str]:
-        """Remove abandoned staging areas older than ``older_than_s``; return what was removed."""
-        base = f"{self.root}/{STAGING}"
-        if not self.fs.exists(base):
-            return []
+    def _remove_quietly(self, path: str) -> None:
+        with suppress(Exception):  # best effort: cleanup_staging() catches what is left
+            self.fs.invalidate_cache(path)
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
+
+    def _staging_areas(self) -> Iterator[str]:
+        yield f"{self.root}/{STAGING}"
+        yield f"{self.root}/world/{STAGING}"
+        for kind in SHARED_KINDS:
+            with suppress(FileNotFoundError, PermissionError):
+                for owner in self.fs.ls(f"{self.root}/{kind}", detail=False, refresh=True):
+                    yield f"{owner.rstrip('/')}/{STAGING}"
+
+    def cleanup_staging(self, older_than_s: float = DEFAULT_STAGING_AGE_S) -> list[str]:
+        """Remove abandoned staging areas older than ``older_than_s``; return what was removed.
+
+        Prefixes these credentials may not list are skipped, so each user can clean their
+        own areas and the platform (the bucket owner) all of them.
+        """
         removed = []
-        for entry in self.fs.ls(base, detail=False):
-            started = entry.rsplit("/", 1)[-1].split("-", 1)[0]
-            if started.isdigit() and time.time() - int(started) > older_than_s:
-                self._remove_quietly(entry)
-                removed.append(entry)
+        with self._errors("cleaning up abandoned staging data"):
+            for area in self._staging_areas():
+                try:
+                    entries = self.fs.ls(area, detail=False, refresh=True)
+                except (FileNotFoundError, PermissionError):
+                    continue
+                for entry in entries:
+                    started = entry.rstrip("/").rsplit("/", 1)[-1].split("-", 1)[0]
+                    if started.isdigit() and time.time() - int(started) > older_than_s:
+                        self.fs.rm(entry, recursive=True)
+                        removed.append(self._url_of(entry.rstrip("/")))
         return removed
 
 
+def _digest(manifest: list[ManifestLine]) -> str:
+    text = "".join(f"{name}\t{size}\t{md5}\n" for name, size, md5 in manifest)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def get_storage(settings: Settings | None = None) -> Storage:
-    """The platform's product storage from settings (local directory by default)."""
+    """The platform's product storage from settings (local directory by default).
+
+    >>> from wisehub.config import Settings
+    >>> get_storage(Settings(data_dir="/tmp/wh-doc")).url("world")
+    '/tmp/wh-doc/products/world'
+    """
     settings = settings or get_settings()
     if settings.storage == "local":
         return Storage.local(str(settings.data_dir / "products"))

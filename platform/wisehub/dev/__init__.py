@@ -1,0 +1,1 @@
+"""Throw-away real services (Ceph RGW, PostgreSQL, …) for development and tests."""

@@ -1,0 +1,132 @@
+"""Product storage on S3 (Ceph RGW or any S3 endpoint) through s3fs.
+
+>>> from wisehub.config import Settings
+>>> settings = Settings(storage="s3", s3={"endpoint_url": "http://127.0.0.1:7480",
+...                                      "access_key": "AK", "secret_key": "sk"})
+>>> s3_storage(settings)
+S3Storage('s3://wisehub' at http://127.0.0.1:7480)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import s3fs
+
+from wisehub.config import Settings, get_settings
+from wisehub.storage.credentials import S3Credentials, resolve_credentials
+from wisehub.storage.errors import StorageError, translate
+from wisehub.storage.store import ManifestLine, Storage
+
+_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def storage_options(endpoint_url: str, credentials: S3Credentials,
+                    region: str = "us-east-1") -> dict[str, Any]:
+    """s3fs options (also for xarray/zarr ``storage_options``) for an endpoint.
+
+    Retries are bounded so that an endpoint that went away is reported within seconds.
+
+    >>> sorted(storage_options("http://127.0.0.1:7480", S3Credentials("AK", "sk")))
+    ['client_kwargs', 'config_kwargs', 'endpoint_url', 'key', 'secret']
+    """
+    return {
+        "key": credentials.access_key,
+        "secret": credentials.secret_key,
+        "endpoint_url": endpoint_url,
+        "client_kwargs": {"region_name": region},
+        "config_kwargs": {"retries": {"max_attempts": 3, "mode": "standard"},
+                          "connect_timeout": 5, "read_timeout": 120},
+    }
+
+
+def s3_env(endpoint_url: str, credentials: S3Credentials, bucket: str) -> dict[str, str]:
+    """Env vars pointing wisehub *and* plain-intake catalogue entries at an S3 bucket.
+
+    wisehub reads ``WISEHUB_STORAGE``/``WISEHUB_S3__*``; catalogue entries template
+    ``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+    ``WISEHUB_S3_BUCKET`` (see ``catalogs/ceph.yaml``).
+
+    >>> env = s3_env("http://127.0.0.1:7480", S3Credentials("AK", "sk"), "wisehub")
+    >>> env["S3_ENDPOINT_URL"], env["WISEHUB_S3__BUCKET"]
+    ('http://127.0.0.1:7480', 'wisehub')
+    """
+    return {
+        "WISEHUB_STORAGE": "s3",
+        "WISEHUB_S3__ENDPOINT_URL": endpoint_url,
+        "WISEHUB_S3__BUCKET": bucket,
+        "WISEHUB_S3__ACCESS_KEY": credentials.access_key,
+        "WISEHUB_S3__SECRET_KEY": credentials.secret_key,
+        "S3_ENDPOINT_URL": endpoint_url,
+        "WISEHUB_S3_BUCKET": bucket,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+    }
+
+
+class S3Storage(Storage):
+    """Storage in one S3 bucket; errors name the endpoint and never the secret."""
+
+    def _translate(self, err: BaseException, doing: str, consequence: str = "") -> BaseException:
+        return translate(err, endpoint=str(self.endpoint), doing=doing,
+                         credentials_ok=self.credentials_ok,
+                         access_key=self.storage_options.get("key", ""),
+                         consequence=consequence)
+
+    def credentials_ok(self) -> bool:
+        """Whether the endpoint accepts these credentials (one ``ListBuckets`` call)."""
+        try:
+            self.fs.call_s3("list_buckets")
+        except Exception:
+            return False
+        return True
+
+    def _md5(self, path: str, info: dict[str, Any]) -> str:
+        etag = str(info.get("ETag", "")).strip('"')
+        # A single-part upload's ETag is the MD5 RGW computed on receipt; a multipart one
+        # is not a content hash, so read those.
+        return etag if _PLAIN_MD5.match(etag) else super()._md5(path, info)
+
+    def _commit(self, staging: str, final: str, manifest: list[ManifestLine]) -> None:
+        def join(base: str, name: str) -> str:
+            return f"{base}/{name}" if name else base
+
+        names = [name for name, _, _ in manifest]
+        # Server-side copies, issued concurrently by s3fs; then the copy is verified by
+        # listing, which compares every object's size and MD5 with the staged manifest.
+        self.fs.copy([join(staging, n) for n in names], [join(final, n) for n in names])
+        if self._manifest(final) != manifest:
+            raise StorageError(f"{self._url_of(final)}: the committed copy differs from the "
+                               "staged data; nothing was registered, please retry")
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (needs rights to create buckets)."""
+        with self._errors(f"creating bucket {self.root}"):
+            if not self.fs.exists(self.root):
+                # Without a location constraint: RGW names its zonegroups, not AWS regions.
+                self.fs.call_s3("create_bucket", Bucket=self.root)
+                self.fs.invalidate_cache()
+
+
+def open_s3(endpoint_url: str, credentials: S3Credentials, bucket: str,
+            region: str = "us-east-1") -> S3Storage:
+    """Storage in ``bucket`` at ``endpoint_url`` with ``credentials``.
+
+    >>> open_s3("http://127.0.0.1:7480", S3Credentials("AK", "sk"), "lab").url("world/x")
+    's3://lab/world/x'
+    """
+    options = storage_options(endpoint_url, credentials, region)
+    # A fresh instance: fsspec's instance cache would share listings across credentials.
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    return S3Storage(fs, bucket, "s3", options, endpoint=endpoint_url)
+
+
+def s3_storage(settings: Settings | None = None,
+               credentials: S3Credentials | None = None) -> S3Storage:
+    """Storage in the settings' bucket, with ``credentials`` or those from the settings."""
+    settings = settings or get_settings()
+    if not settings.s3.endpoint_url:
+        raise StorageError("S3 storage needs an endpoint: set WISEHUB_S3__ENDPOINT_URL")
+    return open_s3(settings.s3.endpoint_url, credentials or resolve_credentials(settings.s3),
+                   settings.s3.bucket, settings.s3.region)
