@@ -8,21 +8,26 @@
 from importlib import import_module
 from typing import Any
 
+from wisehub.catalog import catalog  # a function named like its package: bind it eagerly
+from wisehub.config import Settings, get_settings, load_settings
+
 __version__ = "0.1.0"
 
-# Public names resolve lazily, so `import wisehub` stays fast in kernels and CLI start-up.
+# Sub-packages and helpers resolve on first use, so `import wisehub` stays light.
+# A value "pkg.module:attr" binds a function, a plain "pkg.module" the module itself.
 _LAZY = {
-    "Settings": "wisehub.config",
-    "load_settings": "wisehub.config",
-    "get_settings": "wisehub.config",
-    "catalog": "wisehub.catalog",
     "samples": "wisehub.samples",
     "storage": "wisehub.storage",
+    "ingest": "wisehub.ingest",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        module = import_module(_LAZY[name])
-        return module if module.__name__.endswith(name) else getattr(module, name)
+        module_name, _, attr = _LAZY[name].partition(":")
+        module = import_module(module_name)
+        return getattr(module, attr) if attr else module
     raise AttributeError(f"module 'wisehub' has no attribute {name!r}")
+
+
+__all__ = ["Settings", "catalog", "get_settings", "load_settings"]

@@ -15,11 +15,17 @@ import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as SourceError
 
 from wisehub.hub.settings import HubSettings
 
@@ -87,7 +93,9 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
         pattern=r"^[A-Za-z0-9._@-]+$",
     )
-    groups: list[str] = Field(default_factory=list, description="the user's groups")
+    groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="the user's groups (comma-separated in env)"
+    )
     project: str | None = Field(None, description="the user's current project")
     lineage_privilege: Literal["private", "group", "project", "world"] = Field(
         "private", description="the privilege new lineage products take (promote later)"
@@ -121,13 +129,17 @@ class Settings(BaseSettings):
         if self.lineage_db_url is None:
             self.lineage_db_url = f"sqlite:///{self.data_dir / 'lineage.sqlite'}"
         if self.storage == "s3" and not self.s3.endpoint_url:
-            raise ValueError("storage is 's3' but s3.endpoint_url (WISEHUB_S3__ENDPOINT_URL) is unset")
+            raise ValueError(
+                "storage is 's3' but s3.endpoint_url (WISEHUB_S3__ENDPOINT_URL) is unset"
+            )
         return self
 
     @property
     def catalog_path(self) -> Path:
         """The root catalogue file (local path form of ``catalog_url``)."""
-        return Path(self.catalog_url) if self.catalog_url else REPO_ROOT / "catalogs" / "wisehub.yaml"
+        return (
+            Path(self.catalog_url) if self.catalog_url else REPO_ROOT / "catalogs" / "wisehub.yaml"
+        )
 
     @property
     def samples_dir(self) -> Path:
@@ -192,7 +204,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError as err:
         raise SettingsError(f"config file (WISEHUB_CONFIG): {path} does not exist") from err
     except yaml.YAMLError as err:
-        raise SettingsError(f"config file (WISEHUB_CONFIG): {path} is not valid YAML: {err}") from err
+        raise SettingsError(
+            f"config file (WISEHUB_CONFIG): {path} is not valid YAML: {err}"
+        ) from err
     if not isinstance(data, dict):
         raise SettingsError(f"config file (WISEHUB_CONFIG): {path} must hold a mapping of settings")
     return data
@@ -209,6 +223,8 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         return Settings(**{**file_values, **overrides})
     except ValidationError as err:
         raise SettingsError(_describe(err)) from None
+    except SourceError as err:  # a value the env source could not even parse
+        raise SettingsError(f"invalid setting: {err}") from None
 
 
 def _describe(err: ValidationError) -> str:

@@ -1,0 +1,150 @@
+"""Many FITS frames as one lazy, dask-backed xarray Dataset (dims ``frame, y, x``)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from wisehub.ingest.headers import FrameHeader, IngestError, read_frame_header
+
+SORT_KEYS = ("NIGHT", "CHIP", "IMAGETYP", "FILTER", "MJD-OBS")
+TARGET_CHUNK_BYTES = 64 * 2**20
+
+
+def reduction_chunks(
+    n_frames: int, ny: int, nx: int, itemsize: int, target_bytes: int = TARGET_CHUNK_BYTES
+) -> tuple[int, int, int]:
+    """Chunks for reductions over frames: tiles of whole rows holding many frames each.
+
+    A combine reads all frames of one tile in one task, so chunks span many frames and a band of
+    rows, sized near ``target_bytes`` (DESIGN, "Performance principles").
+
+    >>> reduction_chunks(64, 2048, 2048, 4)
+    (64, 128, 2048)
+    >>> reduction_chunks(10, 100, 100, 2)
+    (10, 100, 100)
+    """
+    frames = min(n_frames, 64)
+    rows = max(1, min(ny, target_bytes // max(1, frames * nx * itemsize)))
+    if rows < ny:
+        rows = 2 ** int(math.log2(rows)) if rows >= 16 else rows
+    return frames, rows, nx
+
+
+def _read_block(paths: Sequence[str], y0: int, y1: int, dtype: str) -> np.ndarray:
+    out = np.empty((len(paths), y1 - y0, 0), dtype=dtype)
+    for i, path in enumerate(paths):
+        try:
+            with fits.open(path, memmap=False) as hdul:
+                rows = hdul[0].section[y0:y1, :]
+        except (OSError, ValueError) as err:
+            raise IngestError(f"{path}: cannot read pixels ({err})") from None
+        if i == 0:
+            out = np.empty((len(paths), *rows.shape), dtype=dtype)
+        out[i] = rows
+    return out
+
+
+def _coordinate(values: list[object]) -> np.ndarray:
+    present = [v for v in values if v is not None]
+    numeric = all(
+        isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in present
+    )
+    if present and numeric:
+        if all(isinstance(v, (int, np.integer)) for v in present) and len(present) == len(values):
+            return np.asarray(values, dtype=np.int64)
+        return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    return np.asarray(["" if v is None else str(v) for v in values], dtype=str)
+
+
+def open_fits_stack(
+    paths: Sequence[str | os.PathLike], chunks: tuple[int, int, int] | None = None
+) -> xr.Dataset:
+    """Open FITS frames lazily as one Dataset; headers are checked before any pixel is read.
+
+    Frames are sorted by night, chip, type, filter and time, so that frames reduced together
+    sit together in the chunks. Header keywords become per-frame coordinates named as in FITS,
+    and each frame's WCS is kept as a header string in ``WCSHDR``.
+
+    >>> from wisehub.samples import make_ccd_fits
+    >>> files = make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1)
+    >>> ds = open_fits_stack(files)
+    >>> ds.data.dims, str(ds.data.dtype)
+    (('frame', 'y', 'x'), 'uint16')
+    """
+    if not paths:
+        raise IngestError("no FITS files given; pass at least one file")
+    headers = [read_frame_header(p) for p in paths]
+    _check_consistent(headers)
+    headers.sort(key=lambda h: tuple(str(h.keywords.get(k, "")) for k in SORT_KEYS))
+    ny, nx = headers[0].shape
+    dtype = np.dtype(headers[0].dtype).newbyteorder("=")
+    fc, fy, _ = chunks or reduction_chunks(len(headers), ny, nx, dtype.itemsize)
+    files = [str(h.path) for h in headers]
+    blocks = [
+        [
+            [
+                da.from_delayed(
+                    dask.delayed(_read_block)(files[f0 : f0 + fc], y0, min(ny, y0 + fy), dtype.str),
+                    shape=(len(files[f0 : f0 + fc]), min(ny, y0 + fy) - y0, nx),
+                    dtype=dtype,
+                )
+            ]
+            for y0 in range(0, ny, fy)
+        ]
+        for f0 in range(0, len(files), fc)
+    ]
+    data = da.block(blocks)
+    names = sorted({k for h in headers for k in h.keywords})
+    frame_ids = [str(h.keywords.get("FRAMEID", h.path.stem)) for h in headers]
+    if len(set(frame_ids)) != len(frame_ids):
+        raise IngestError(
+            "two files share one frame id (FRAMEID or file name); ingest each exposure once"
+        )
+    coords = {k: ("frame", _coordinate([h.keywords.get(k) for h in headers])) for k in names}
+    coords["WCSHDR"] = ("frame", np.asarray([h.wcs_header for h in headers], dtype=str))
+    coords["frame"] = ("frame", np.asarray(frame_ids, dtype=str))
+    first = headers[0].keywords
+    attrs = {
+        "instrument": str(first.get("INSTRUME", "")),
+        "telescope": str(first.get("TELESCOP", "")),
+        "history": [f"ingested {len(files)} FITS frames with wisehub"],
+    }
+    return xr.Dataset(
+        {"data": (("frame", "y", "x"), data, {"units": str(first.get("BUNIT", ""))})},
+        coords=coords,
+        attrs=attrs,
+    )
+
+
+def _check_consistent(headers: list[FrameHeader]) -> None:
+    first = headers[0]
+    for h in headers[1:]:
+        if h.shape != first.shape or h.dtype != first.dtype:
+            raise IngestError(
+                f"{h.path}: shape {h.shape} dtype {h.dtype} differs from {first.path} "
+                f"({first.shape} {first.dtype}); ingest frames of one format together"
+            )
+
+
+def frame_wcs(frames: xr.Dataset | xr.DataArray, index: int | str = 0) -> WCS:
+    """The WCS of one frame (by position or frame id) of an ingested stack.
+
+    >>> from wisehub.samples import make_ccd_fits
+    >>> ds = open_fits_stack(make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1))
+    >>> frame_wcs(ds, -1).wcs.ctype[0]
+    'RA---TAN'
+    """
+    wcshdr = frames["WCSHDR"]
+    value = wcshdr.sel(frame=index) if isinstance(index, str) else wcshdr.isel(frame=index)
+    if not str(value.values):
+        raise IngestError(f"frame {index!r} has no WCS")
+    return WCS(fits.Header.fromstring(str(value.values)))

@@ -1,0 +1,30 @@
+"""Session-wide fixtures: one sample set and an isolated data directory for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from wisehub.config import get_settings
+from wisehub.samples import SampleSet, make_samples
+
+# The samples every test shares: small, but with every feature (3 nights, 2 chips).
+SAMPLE_PARAMS = {"size": "tiny", "nights": 3, "chips": 2, "n_events": 40_000, "seed": 2024}
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh WISEHUB_DATA_DIR for the test session, exported to the environment."""
+    path = tmp_path_factory.mktemp("wisehub-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WISEHUB_DATA_DIR", str(path))
+        get_settings.cache_clear()
+        yield path
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sample_set(data_dir: Path) -> SampleSet:
+    """The sample observations under ``data_dir/samples``, made once per session."""
+    return make_samples(data_dir / "samples", **SAMPLE_PARAMS)
