@@ -1,0 +1,52 @@
+# The front door. A newcomer needs only `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/npm/node_modules/.bin/configurable-http-proxy
+STAMPS := $(VENV)/.stamps
+EXTRAS := hub,postgres,k8s,test
+
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/npm/node_modules/.bin:$(PATH)
+
+.PHONY: demo test bench lint install help
+help:
+	@echo "make demo   install what is needed and run the platform locally (wisehub up)"
+	@echo "make test   install what is needed and run the whole test suite"
+	@echo "make bench  run the benchmarks in benchmarks/"
+	@echo "make lint   ruff"
+
+install: $(STAMPS)/system $(STAMPS)/python $(CHP)
+
+$(STAMPS)/system: scripts/install-system-packages.sh
+	@mkdir -p $(STAMPS)
+	bash scripts/install-system-packages.sh
+	@touch $@
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when the project's dependencies change.
+$(STAMPS)/python: pyproject.toml | $(BIN)/python
+	@mkdir -p $(STAMPS)
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	@touch $@
+
+$(CHP): | $(STAMPS)/system
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
+		configurable-http-proxy@$(CHP_VERSION)
+
+demo: install
+	$(BIN)/wisehub up
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	@set -e; for b in benchmarks/bench_*.py; do \
+		echo "== $$b"; $(BIN)/python $$b; done
+
+lint: $(STAMPS)/python
+	$(BIN)/ruff check .
