@@ -18,6 +18,7 @@ from wisehub.reduce.calibrate import (
     master_flat,
     overscan_correct,
 )
+from wisehub.reduce.coadd import stack
 from wisehub.reduce.combine import NoValidDataWarning, ReduceError, as_stack, combine
 from wisehub.reduce.stats import frame_statistic, imstat
 
@@ -34,4 +35,5 @@ __all__ = [
     "master_dark",
     "master_flat",
     "overscan_correct",
+    "stack",
 ]

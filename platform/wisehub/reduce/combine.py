@@ -163,7 +163,7 @@ def combine(
     attrs = add_history(stack.attrs, "combine", method=method, frames=nframe,
                         masked=mask is not None, **_plain(shown))
     attrs["NCOMBINE"] = nframe
-    return xr.DataArray(combined, dims=stack.dims[1:], coords=_kept_coords(stack),
+    return xr.DataArray(combined, dims=stack.dims[1:], coords=common_coords(stack),
                         attrs=attrs, name=stack.name)
 
 
@@ -278,7 +278,7 @@ def _tile_chunks(data: da.Array, tile_bytes: int | str | None) -> tuple[int, int
     return nframe, 1, max(1, min(nx, pixels))
 
 
-def _kept_coords(stack: xr.DataArray) -> dict[str, Any]:
+def common_coords(stack: xr.DataArray) -> dict[str, Any]:
     """Coordinates without the frame dim, plus per-frame ones that agree for every frame."""
     kept: dict[str, Any] = {}
     for name, coord in stack.coords.items():
