@@ -19,6 +19,8 @@ _LAZY = {
     "samples": "wisehub.samples",
     "storage": "wisehub.storage",
     "ingest": "wisehub.ingest",
+    "cluster": "wisehub.compute:cluster",
+    "reduce": "wisehub.reduce",
 }
 
 
