@@ -23,4 +23,4 @@ def up(
     if port is not None:
         settings.hub.port = port
     provision_data(settings, echo=typer.echo)
-    raise typer.Exit(serve(settings, config, echo=typer.echo))
+    raise typer.Exit(serve(settings, echo=typer.echo))

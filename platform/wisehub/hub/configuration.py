@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wisehub.config import REPO_ROOT, Settings, SettingsError
+from wisehub.config import Settings, SettingsError
 from wisehub.hub import profiles, provision
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 
@@ -149,13 +149,15 @@ def _spawner(c: Any, settings: Settings) -> None:
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub.start_timeout
+    # JupyterLab can take long to import on a busy machine; waiting is better than failing.
+    c.Spawner.http_timeout = hub.start_timeout
     c.Spawner.options_form = profiles.options_form(hub.profiles)
     c.Spawner.options_from_form = "simple"
     c.Spawner.apply_user_options = profiles.apply_user_options(hub.profiles)
     c.Spawner.pre_spawn_hook = provision.PreSpawn(
         homes=homes,
         workspaces=hub.workspaces_dir or settings.data_dir / "groups",
-        notebooks=[REPO_ROOT / "notebooks" / "tutorials", REPO_ROOT / "notebooks" / "examples"],
+        notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
     )
     if hub.spawner == "system-users":

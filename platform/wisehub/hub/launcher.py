@@ -12,7 +12,6 @@ An admin API token for scripts (and the tests) is written to ``<data_dir>/hub/la
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from typing import Any
 
 import psutil
 import requests
+import yaml
 from pydantic import SecretStr
 
 from wisehub.config import Settings
@@ -40,7 +40,7 @@ from wisehub.config import load_settings
 from wisehub.hub import configure
 from wisehub.hub.launcher import add_launcher_service
 
-configure(c, load_settings())
+configure(c, load_settings({settings_file!r}))
 add_launcher_service(c, {token_file!r})
 '''
 
@@ -74,29 +74,27 @@ def add_launcher_service(c: Any, token_file: str) -> None:
                                {"name": "admin", "services": [LAUNCHER_SERVICE]}]
 
 
-def start(settings: Settings, config_file: Path | None = None, timeout: float = 90) -> RunningHub:
-    """Start the hub for ``settings`` and wait until its public URL answers."""
+def start(settings: Settings, timeout: float = 90) -> RunningHub:
+    """Start the hub for ``settings`` and wait until its public URL answers.
+
+    The hub reads exactly these settings, from a 0600 file in its state directory.
+    """
     settings.ensure_data_dir()
     state = hub_state_dir(settings)
     state.mkdir(parents=True, exist_ok=True)
-    token_file = state / TOKEN_FILE
-    token = secrets.token_hex(32)
-    token_file.touch(mode=0o600)
-    token_file.write_text(token)
-    (state / "jupyterhub_config.py").write_text(
-        CONFIG_TEMPLATE.format(token_file=str(token_file)))
     port = settings.hub.port or free_port(settings.hub.ip)
-    env = {**os.environ, "WISEHUB_DATA_DIR": str(settings.data_dir),
-           "WISEHUB_HUB__PORT": str(port)}
-    if config_file is not None:
-        env["WISEHUB_CONFIG"] = str(Path(config_file).absolute())
-    if settings.hub.demo_password is not None:
-        env["WISEHUB_HUB__DEMO_PASSWORD"] = settings.hub.demo_password.get_secret_value()
+    resolved = settings.model_copy(update={"hub": settings.hub.model_copy(update={"port": port})})
+    token = secrets.token_hex(32)
+    token_file, settings_file = state / TOKEN_FILE, state / "settings.yaml"
+    _write_private(token_file, token)
+    _write_private(settings_file, yaml.safe_dump(_plain(resolved.model_dump())))
+    (state / "jupyterhub_config.py").write_text(CONFIG_TEMPLATE.format(
+        settings_file=str(settings_file), token_file=str(token_file)))
     log = state / "jupyterhub.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(state / "jupyterhub_config.py")],
-            cwd=state, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=state, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     hub = RunningHub(f"http://{settings.hub.ip}:{port}/", token, log, process)
     try:
         _wait_ready(hub, timeout)
@@ -104,6 +102,26 @@ def start(settings: Settings, config_file: Path | None = None, timeout: float = 
         stop(hub)
         raise
     return hub
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds secrets)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
+def _plain(value: Any) -> Any:
+    """Settings as plain YAML-able data, secrets included (for the hub's 0600 settings file)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    return value
 
 
 def _wait_ready(hub: RunningHub, timeout: float) -> None:
@@ -172,13 +190,12 @@ def provision_data(settings: Settings, echo: Callable[[str], None] = print) -> N
     echo(f"catalogue {settings.catalog_path}: {len(entries)} entries")
 
 
-def serve(settings: Settings, config_file: Path | None = None,
-          echo: Callable[[str], None] = print) -> int:
+def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
     """Run the hub until Ctrl-C or SIGTERM, then stop everything. Returns the exit code."""
     if settings.hub.authenticator == "demo" and settings.hub.demo_password is None:
         settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
     _adopt_orphans()
-    hub = start(settings, config_file)
+    hub = start(settings)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         echo(banner(settings, hub))

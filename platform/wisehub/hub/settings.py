@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 """Usernames and group names: lower case, so they are also valid system user and group names."""
 
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
+"""The checkout's notebooks (tutorials for classes, examples for scientists)."""
+
 DEMO_USERS = Path(__file__).with_name("demo-users.yaml")
 """The packaged demo class (a teacher and pupils) and research group."""
 
@@ -72,6 +75,9 @@ class HubSettings(BaseModel):
     workspaces_dir: Path | None = Field(
         None, description="shared-group workspaces (default: <data_dir>/groups)")
     profiles: list[Profile] = Field(default_factory=_default_profiles)
+    notebooks: list[Path] = Field(
+        default_factory=lambda: [REPO_NOTEBOOKS / "tutorials", REPO_NOTEBOOKS / "examples"],
+        description="folders copied into each new home; the first notebook opens on first login")
     idle_timeout: int = Field(3600, ge=1, description="cull servers idle this long (s)")
     cull_every: int = Field(300, ge=1, description="how often the culler checks (s)")
     share_sync_interval: float = Field(

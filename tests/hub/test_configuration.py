@@ -1,0 +1,112 @@
+"""configure(c, settings) and its pieces, without starting a hub (fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from jupyterhub import orm
+from jupyterhub.app import JupyterHub
+from tornado import web
+from traitlets.config import Config
+from wisehub.config import SettingsError, load_settings
+from wisehub.hub import configure
+from wisehub.hub.auth import DemoAuthenticator
+from wisehub.hub.profiles import choose, offered
+from wisehub.hub.provision import kubernetes_group_volumes
+from wisehub.hub.settings import HubSettings, load_directory
+
+
+def spawner_of(*groups: str) -> SimpleNamespace:
+    """What the hooks read from a spawner: its user's (real ORM) groups."""
+    user = orm.User(name="ann")
+    user.groups = [orm.Group(name=g) for g in groups]
+    return SimpleNamespace(user=user)
+
+
+def test_demo_config_sets_groups_users_services_and_environment(tmp_path: Path):
+    c = Config()
+    configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "secret-123"}))
+    assert c.JupyterHub.authenticator_class is DemoAuthenticator
+    assert c.SharedPasswordAuthenticator.user_password == "secret-123"
+    assert c.Authenticator.admin_users == {"teacher"}
+    assert {"pupil1", "alice", "teacher"} <= c.Authenticator.allowed_users
+    assert c.JupyterHub.load_groups["lab"]["users"] == ["alice", "bob"]
+    assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:")
+    assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "wisehub-share-sync"}
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
+    assert "--timeout=3600" in culler["command"]
+    env = c.Spawner.environment
+    assert env["WISEHUB_DATA_DIR"] == str(tmp_path)
+    assert env["WISEHUB_GROUPS"](spawner_of("lab", "astro101")) == "astro101,lab"
+    assert "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}" in env["DASK_DISTRIBUTED__DASHBOARD__LINK"]
+
+
+def test_demo_without_password_names_the_setting(tmp_path: Path):
+    with pytest.raises(SettingsError, match="hub.demo_password"):
+        configure(Config(), load_settings(data_dir=tmp_path))
+
+
+def test_native_authenticator_needs_admin_approval(tmp_path: Path):
+    c = Config()
+    configure(c, load_settings(data_dir=tmp_path, hub={"authenticator": "native"}))
+    assert c.JupyterHub.authenticator_class == "native"
+    assert c.NativeAuthenticator.open_signup is False
+    assert Path(c.JupyterHub.template_paths[0], "signup.html").is_file()
+
+
+@pytest.mark.parametrize(("bind", "allowed"), [("127.0.0.1", True), ("0.0.0.0", False),
+                                               ("192.168.1.20", False)])
+def test_demo_authenticator_serves_only_on_loopback(bind: str, allowed: bool):
+    app = JupyterHub(bind_url=f"http://{bind}:8000/")
+    auth = DemoAuthenticator(parent=app, user_password="secret-123", allowed_users={"ann"})
+    if allowed:
+        auth.check_allow_config()
+    else:
+        with pytest.raises(ValueError, match="loopback"):
+            auth.check_allow_config()
+
+
+def test_profiles_offered_by_group_and_forcing_is_refused():
+    profiles = HubSettings().profiles
+    assert [p.slug for p in offered(profiles, [])] == ["small", "medium"]
+    assert choose(profiles, ["lab"], "large").slug == "large"
+    assert choose(profiles, [], None).slug == "small"
+    with pytest.raises(web.HTTPError) as refused:
+        choose(profiles, ["astro101"], "large")
+    assert refused.value.status_code == 403
+    with pytest.raises(web.HTTPError) as unknown:
+        choose(profiles, ["lab"], "huge")
+    assert unknown.value.status_code == 400 and "small" in unknown.value.log_message
+
+
+def test_kubernetes_seam_filters_profiles_and_mounts_group_workspaces(tmp_path: Path):
+    c = Config()
+    configure(c, load_settings(data_dir=tmp_path, mode="cluster", hub={
+        "spawner": "kubernetes", "authenticator": "native"}))
+    assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
+    assert "bind_url" not in c.JupyterHub  # z2jh owns the network in cluster mode
+    listed = c.KubeSpawner.profile_list(spawner_of("astro101"))
+    assert [p["slug"] for p in listed] == ["small", "medium"]
+    assert listed[0]["kubespawner_override"]["mem_limit"] == "2G"
+    overrides = kubernetes_group_volumes(spawner_of("lab", "astro101"))
+    mounts = {m["mountPath"] for o in overrides.values()
+              for m in o["spawner_override"]["volume_mounts"].values()}
+    assert mounts == {"/home/jovyan/shared/lab", "/home/jovyan/shared/astro101"}
+
+
+def test_users_file_errors_name_the_file_and_problem(tmp_path: Path):
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(SettingsError, match="nope.yaml does not exist"):
+        load_directory(missing)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("groups:\n  Lab Group:\n    members: [Ann]\n")
+    with pytest.raises(SettingsError, match="invalid user or group names"):
+        load_directory(bad)
+
+
+def test_duplicate_profiles_are_rejected(tmp_path: Path):
+    profile = {"slug": "small", "display_name": "S"}
+    with pytest.raises(SettingsError, match="duplicate"):
+        load_settings(data_dir=tmp_path, hub={"profiles": [profile, profile]})
