@@ -137,9 +137,12 @@ class Storage:
     def exists(self, key_or_url: str) -> bool:
         """Whether a key (or full URL) holds data."""
         path = self._path(key_or_url)
-        with self._errors(f"looking for {self.url(path[len(self.root) + 1:])}"):
+        with self._errors(f"looking for {self._url_of(path)}"):
             self.fs.invalidate_cache(path)
-            return self.fs.exists(path)
+            return self._exists(path)
+
+    def _exists(self, path: str) -> bool:
+        return self.fs.exists(path)
 
     @contextmanager
     def staged(self, key: str) -> Iterator[StagedWrite]:
@@ -194,9 +197,7 @@ class Storage:
 
     def _manifest(self, path: str) -> list[ManifestLine]:
         self.fs.invalidate_cache(path)
-        found = self.fs.find(path, detail=True)
-        if not found and self.fs.isfile(path):
-            found = {path: self.fs.info(path)}
+        found = self.fs.find(path, detail=True)  # a file's path finds the file itself
         return sorted((name[len(path):].lstrip("/"), int(info["size"]), self._md5(name, info))
                       for name, info in found.items())
 
@@ -212,13 +213,13 @@ class Storage:
         """Remove data (metadata elsewhere is kept)."""
         path = self._path(key_or_url)
         with self._errors(f"deleting {self._url_of(path)}"):
-            if self.fs.exists(path):
+            if self._exists(path):
                 self.fs.rm(path, recursive=True)
 
     def _remove_quietly(self, path: str) -> None:
         with suppress(Exception):  # best effort: cleanup_staging() catches what is left
             self.fs.invalidate_cache(path)
-            if self.fs.exists(path):
+            if self._exists(path):
                 self.fs.rm(path, recursive=True)
 
     def _staging_areas(self) -> Iterator[str]:
