@@ -5,8 +5,6 @@ Runs on SQLite and on a real PostgreSQL (see conftest.py).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import toys
@@ -176,13 +174,11 @@ def test_failed_registration_removes_written_data(store, monkeypatch):
 
 
 def test_independent_branches_are_made_in_parallel(store):
-    start = time.perf_counter()
-    pair = toys.Pair.get(store=store, name="p")
-    elapsed = time.perf_counter() - start
+    pair = toys.Pair.get(store=store, label="p")
     assert pair.meta["sum"] == pytest.approx(0.8)
-    left, right = pair.left.meta["at"], pair.right.meta["at"]
-    assert abs(left - right) < 0.3, "the two branches ran one after the other"
-    assert elapsed < 0.8 + 0.6
+    left, right = pair.left.meta, pair.right.meta
+    assert left["start"] < right["end"] and right["start"] < left["end"], \
+        "the two branches ran one after the other"
 
 
 def test_validity_window_selects_the_covering_calibration(store):

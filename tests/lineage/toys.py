@@ -72,20 +72,21 @@ class Science(Target):
 class Slow(Target):
     """Sleeps, so tests can see parallel branches and concurrent callers."""
 
-    keys = ("name",)
+    keys = ("label",)
     params: ClassVar[dict[str, float]] = {"seconds": 0.4}
 
     def make(self) -> Result:
+        start = time.time()
         time.sleep(self.seconds)
-        return Result(meta={"slept": self.seconds, "at": time.time()})
+        return Result(meta={"slept": self.seconds, "start": start, "end": time.time()})
 
 
 class Pair(Target):
     """Two independent slow branches."""
 
-    keys = ("name",)
-    left = Need(Slow, lambda t: {"name": t.name + "-left"})
-    right = Need(Slow, lambda t: {"name": t.name + "-right"})
+    keys = ("label",)
+    left = Need(Slow, lambda t: {"label": t.label + "-left"})
+    right = Need(Slow, lambda t: {"label": t.label + "-right"})
 
     def make(self) -> Result:
         return Result(meta={"sum": self.left.slept + self.right.slept})
@@ -126,3 +127,12 @@ def register_night(store: LineageStore, night: str = "2024-03-01", chip: str = "
             if kind == "science":
                 frames.append(frame)
     return frames
+
+
+def get_slow_in_process(url: str, root: str, name: str) -> str:
+    """Open the store at ``url`` as ada and get ``Slow(name)``: run in spawned processes."""
+    from wisehub.lineage import Context
+    from wisehub.storage import Storage
+
+    store = LineageStore(url, Context("ada"), storage=Storage.local(root))
+    return Slow.get(store=store, label=name).pid

@@ -11,6 +11,7 @@ declare inputs as queries and ``Target.get(**keys)`` makes only what is missing 
 """
 
 from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError
+from wisehub.lineage.graph import Lineage, lineage, tainted
 from wisehub.lineage.plan import OUTDATED, TO_BUILD, UP_TO_DATE, PlanNode
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.query import Condition, Query
@@ -31,6 +32,7 @@ __all__ = [
     "Calibration",
     "Condition",
     "Context",
+    "Lineage",
     "LineageStore",
     "Need",
     "PlanNode",
@@ -44,6 +46,8 @@ __all__ = [
     "TargetError",
     "UnknownProductError",
     "default_store",
+    "lineage",
     "set_default_store",
+    "tainted",
     "upgrade",
 ]

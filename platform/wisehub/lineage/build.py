@@ -77,8 +77,19 @@ def execute(plan: PlanNode, store: LineageStore) -> ProductView:
                 store, spec, inputs, dask_key_name=f"{name}-{planned_at.timestamp()}")
         return tasks[id(node)]
 
-    (pid,) = dask.compute(task(plan))
+    root = task(plan)
+    (pid,) = dask.compute(root, **_scheduler(len(tasks)))
     return store.product(pid)
+
+
+def _scheduler(n_tasks: int) -> dict[str, Any]:
+    """The cluster's client when there is one; else enough threads for parallel branches."""
+    try:
+        from distributed import default_client
+
+        return {"scheduler": default_client()}
+    except (ImportError, ValueError):
+        return {"scheduler": "threads", "num_workers": min(8, max(2, n_tasks))}
 
 
 def build_node(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]]) -> str:

@@ -1,0 +1,194 @@
+"""Lineage queries both ways, and W3C PROV export (PROV-JSON, PROV-N) with the ``prov`` package.
+
+Upstream follows *generated-by* then *used* edges down to raw data; downstream follows them
+the other way, to everything that depends on a product. Both are recursive SQL (CTEs) and
+only ever return products the store's context may read.
+
+>>> from wisehub.lineage import Context, LineageStore
+>>> from wisehub.lineage.store import ProcessRecord
+>>> store = LineageStore("sqlite://", Context("ada"))
+>>> raw = store.register("Raw", name="r1")
+>>> bias = store.register("Bias", name="b1", used={"raws": [raw.pid]},
+...                       process=ProcessRecord(recipe="demo", code_version="1"))
+>>> [p.name for p in lineage(store, bias.pid).upstream]
+['r1']
+>>> print(lineage(store, bias.pid).tree())
+Bias b1
+└── raws: Raw r1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import prov.model as pm
+from sqlalchemy import select
+
+from wisehub.lineage.models import Process, Product, Used
+from wisehub.lineage.product import ProductView
+from wisehub.lineage.store import LineageStore
+
+NAMESPACE = ("wisehub", "urn:wisehub:")
+UUID_NS = ("uuid", "urn:uuid:")
+
+
+def _upstream_seqs(start: int) -> Any:
+    up = select(Product.seq.label("seq")).where(Product.seq == start).cte("up", recursive=True)
+    step = (select(Used.product_seq)
+            .join(Product, Product.process_seq == Used.process_seq)
+            .join(up, up.c.seq == Product.seq))
+    return up.union(step)
+
+
+def _downstream_seqs(starts: Any) -> Any:
+    down = select(Product.seq.label("seq")).where(Product.seq.in_(starts)).cte(
+        "down", recursive=True)
+    step = (select(Product.seq)
+            .join(Used, Used.process_seq == Product.process_seq)
+            .join(down, down.c.seq == Used.product_seq))
+    return down.union(step)
+
+
+@dataclass
+class Lineage:
+    """A product, what it was made from (down to raw data) and what depends on it."""
+
+    root: ProductView
+    upstream: list[ProductView]
+    downstream: list[ProductView]
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"<Lineage of {self.root.type} {self.root.name}: {len(self.upstream)} upstream, "
+                f"{len(self.downstream)} downstream>")
+
+    @property
+    def raw(self) -> list[ProductView]:
+        """The upstream products nothing made: the raw data at the bottom."""
+        return [p for p in self.upstream if p.process_pid is None]
+
+    @property
+    def invalid_upstream(self) -> list[ProductView]:
+        """Upstream products a person marked bad: the root is stale because of them."""
+        return [p for p in self.upstream if p.is_valid == 0]
+
+    def _by_pid(self) -> dict[str, ProductView]:
+        return {p.pid: p for p in [self.root, *self.upstream, *self.downstream]}
+
+    def tree(self) -> str:
+        """The upstream tree as indented text (shared inputs are shown where used)."""
+        products = self._by_pid()
+        used: dict[str, list[tuple[str, str]]] = {}
+        for pid, role, parent in self.edges:
+            used.setdefault(pid, []).append((role, parent))
+
+        def lines(pid: str, head: str, indent: str, seen: frozenset[str]) -> list[str]:
+            product = products[pid]
+            out = [f"{head}{product.type} {product.name}"]
+            children = sorted(used.get(pid, []))
+            for i, (role, child) in enumerate(children):
+                last = i == len(children) - 1
+                branch, more = ("└── ", "    ") if last else ("├── ", "│   ")
+                if child in seen:
+                    continue
+                out += lines(child, f"{indent}{branch}{role}: ", indent + more, seen | {child})
+            return out
+
+        return "\n".join(lines(self.root.pid, "", "", frozenset({self.root.pid})))
+
+    def to_prov(self) -> pm.ProvDocument:
+        """The lineage as a W3C PROV document (entities, activities, agents, relations)."""
+        doc = pm.ProvDocument()
+        doc.add_namespace(*NAMESPACE)
+        doc.add_namespace(*UUID_NS)
+        products = self._by_pid()
+        for p in products.values():
+            attrs: dict[str, Any] = {
+                "prov:type": f"wisehub:{p.type}", "prov:label": p.name,
+                "wisehub:privilege": p.privilege, "wisehub:is_valid": p.is_valid,
+                "wisehub:quality_flags": p.quality_flags,
+                "wisehub:created_at": p.created_at.isoformat(),
+            }
+            if p.data_uri:
+                attrs["prov:location"] = p.data_uri
+            if p.checksum:
+                attrs["wisehub:checksum"] = p.checksum
+            if p.data_deleted_at:
+                attrs["wisehub:data_deleted_at"] = p.data_deleted_at.isoformat()
+            doc.entity(f"uuid:{p.pid}", attrs)
+            doc.agent(f"wisehub:user/{p.owner}")
+            doc.wasAttributedTo(f"uuid:{p.pid}", f"wisehub:user/{p.owner}")
+        for ppid, proc in self.processes.items():
+            doc.activity(f"uuid:{ppid}", proc["started_at"], proc["ended_at"], {
+                "prov:type": "wisehub:Process", "wisehub:recipe": proc["recipe"],
+                "wisehub:code_version": proc["code_version"], "wisehub:host": proc["host"],
+                "wisehub:parameters": _json(proc["parameters"]),
+            })
+            doc.wasAssociatedWith(f"uuid:{ppid}", f"wisehub:user/{proc['user']}")
+            doc.agent(f"wisehub:user/{proc['user']}")
+        for p in products.values():
+            if p.process_pid in self.processes:
+                doc.wasGeneratedBy(f"uuid:{p.pid}", f"uuid:{p.process_pid}")
+        for pid, role, parent in self.edges:
+            activity = f"uuid:{products[pid].process_pid}"
+            doc.used(activity, f"uuid:{parent}", other_attributes={"prov:role": role})
+            doc.wasDerivedFrom(f"uuid:{pid}", f"uuid:{parent}", activity)
+        return doc
+
+    def prov_json(self) -> str:
+        """PROV-JSON text."""
+        return self.to_prov().serialize(format="json")
+
+    def prov_n(self) -> str:
+        """PROV-N text."""
+        return self.to_prov().get_provn()
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def lineage(store: LineageStore, pid: str) -> Lineage:
+    """Upstream and downstream of a readable product, limited to readable products."""
+    readable = store.context.readable()
+    with store.session() as session:
+        root = store._row(session, pid)
+        up = _upstream_seqs(root.seq)
+        down = _downstream_seqs([root.seq])
+        ups = session.scalars(select(Product).join(up, up.c.seq == Product.seq)
+                              .where(readable, Product.seq != root.seq)
+                              .order_by(Product.seq)).all()
+        downs = session.scalars(select(Product).join(down, down.c.seq == Product.seq)
+                                .where(readable, Product.seq != root.seq)
+                                .order_by(Product.seq)).all()
+        rows = [root, *ups, *downs]
+        views = store._views(session, rows)
+        visible = {r.seq: v.pid for r, v in zip(rows, views, strict=True)}
+        proc_seqs = {r.process_seq for r in rows if r.process_seq is not None}
+        processes = {p.pid: {c.key: getattr(p, c.key) for c in Process.__table__.columns}
+                     for p in session.scalars(select(Process)
+                                              .where(Process.seq.in_(proc_seqs)))}
+        edges = []
+        for product_seq, role, used_seq in session.execute(
+                select(Product.seq, Used.role, Used.product_seq)
+                .join(Used, Used.process_seq == Product.process_seq)
+                .where(Product.seq.in_(list(visible)), Used.product_seq.in_(list(visible)))):
+            edges.append((visible[product_seq], role, visible[used_seq]))
+    return Lineage(views[0], views[1:1 + len(ups)], views[1 + len(ups):], sorted(edges),
+                   processes)
+
+
+def tainted(store: LineageStore, type_name: str | None = None) -> list[ProductView]:
+    """Readable products that depend (transitively) on a product marked bad: stale ones."""
+    bad = select(Product.seq).where(Product.is_valid == 0)
+    down = _downstream_seqs(bad)
+    stmt = (select(Product).join(down, down.c.seq == Product.seq)
+            .where(store.context.readable(), Product.is_valid != 0))
+    if type_name is not None:
+        stmt = stmt.where(Product.type == type_name)
+    with store.session() as session:
+        return store._views(session, session.scalars(stmt.order_by(Product.seq)).all())
