@@ -21,6 +21,8 @@ _LAZY = {
     "ingest": "wisehub.ingest",
     "cluster": "wisehub.compute:cluster",
     "reduce": "wisehub.reduce",
+    "lineage": "wisehub.lineage",
+    "targets": "wisehub.lineage.targets",
 }
 
 

@@ -20,9 +20,12 @@ def _register() -> None:
     from wisehub.dev.cli import app as dev_app
     from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
+    from wisehub.lineage import cli as lineage_cli
     from wisehub.samples.cli import app as samples_app
 
     app.add_typer(samples_app, name="samples")
+    app.add_typer(lineage_cli.app, name="lineage")
+    app.add_typer(lineage_cli.db_app, name="db")
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(dev_app, name="dev")
     app.command("ingest")(ingest)

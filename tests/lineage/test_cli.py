@@ -1,0 +1,47 @@
+"""``wisehub lineage …`` and ``wisehub db upgrade`` through the real CLI app."""
+
+from __future__ import annotations
+
+import json
+
+import toys
+from typer.testing import CliRunner
+from wisehub.cli import app
+from wisehub.lineage import UnknownProductError
+
+runner = CliRunner()
+
+
+def test_show_tree_prov_inspect_invalidate(store, tmp_path):
+    frame = toys.register_night(store)[0]
+    sci = toys.Science.get(store=store, frame=frame)
+
+    shown = runner.invoke(app, ["lineage", "show", sci.pid])
+    assert shown.exit_code == 0, shown.output
+    fields = json.loads(shown.output)
+    assert fields["type"] == "Science" and set(fields["inputs"]) == {"raw", "bias", "flat"}
+
+    tree = runner.invoke(app, ["lineage", "tree", sci.bias.pid])
+    assert tree.exit_code == 0 and "raws: Raw" in tree.output and "depended on by" in tree.output
+
+    out = tmp_path / "sci.provn"
+    exported = runner.invoke(app, ["lineage", "prov", sci.pid, "--format", "provn",
+                                   "--output", str(out)])
+    assert exported.exit_code == 0 and out.read_text().startswith("document")
+    assert runner.invoke(app, ["lineage", "prov", sci.pid, "--format", "xml"]).exit_code == 2
+
+    judged = runner.invoke(app, ["lineage", "inspect", sci.pid, "--valid", "2"])
+    assert judged.exit_code == 0 and store.product(sci.pid).is_valid == 2
+
+    bad = runner.invoke(app, ["lineage", "invalidate", sci.bias.pid])
+    assert bad.exit_code == 0 and "2 dependant(s) stale" in bad.output
+
+    missing = runner.invoke(app, ["lineage", "show", "0000"])
+    assert isinstance(missing.exception, UnknownProductError)
+
+
+def test_db_upgrade(db_url):
+    first = runner.invoke(app, ["db", "upgrade", "--url", db_url])
+    assert first.exit_code == 0 and "empty → 0001" in first.output
+    again = runner.invoke(app, ["db", "upgrade", "--url", db_url])
+    assert "already at 0001" in again.output
