@@ -1,7 +1,7 @@
 """Hub fixtures: one real JupyterHub + configurable-http-proxy per session, on 127.0.0.1.
 
 The hub is started by the launcher behind ``wisehub up`` (``wisehub.hub.launcher.start``), with
-the demo users and groups, the session's sample data, and fast share syncing. Tests create
+the demo users and groups, the session's sample data, and share sync every second. Tests create
 their own users (unique names) so they do not depend on each other.
 """
 
@@ -42,9 +42,9 @@ def tutorials(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hub_settings(data_dir: Path, sample_set: SampleSet, tutorials: Path) -> Settings:
-    """Settings of the session's hub: demo auth, local spawner, fast share sync."""
+    """Settings of the session's hub: demo auth, local spawner, share sync every second."""
     return load_settings(data_dir=data_dir, hub={
-        "demo_password": "demo-password-for-tests", "share_sync_interval": 0.5,
+        "demo_password": "demo-password-for-tests", "share_sync_interval": 1,
         "notebooks": [tutorials],
     })
 

@@ -5,6 +5,7 @@ Starts: the session hub (tests/hub/conftest.py) on 127.0.0.1 ports chosen free.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import urlparse
 
@@ -21,14 +22,12 @@ pytestmark = pytest.mark.hub
 KERNEL_CODE = """
 import json, os
 import wisehub as wh
-from distributed import Client, LocalCluster
 raw = wh.catalog()["whcam.raw"].read()
 bias = raw["data"].where(raw["IMAGETYP"] == "BIAS", drop=True).astype("float32")
-cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                       dashboard_address="127.0.0.1:0")
-dask_client = Client(cluster)
+dask_client = wh.cluster(1, threads_per_worker=1)
 print(json.dumps({"bias_mean": float(bias.mean().compute()), "frames": bias.sizes["frame"],
                   "link": dask_client.dashboard_link,
+                  "workers": len(dask_client.scheduler_info()["workers"]),
                   "env": {k: v for k, v in os.environ.items() if k.startswith("WISEHUB_")}}))
 """
 
@@ -52,7 +51,7 @@ def test_rest_user_group_spawn_and_dask_in_kernel(hub: RunningHub, hub_settings:
     result, dash_status, dash_page = run(scenario())
     raw = xr.open_zarr(hub_settings.samples_dir / "raw.zarr")
     bias = raw["data"].values[raw["IMAGETYP"].values == "BIAS"].astype(np.float32)
-    assert result["frames"] == bias.shape[0] > 0
+    assert result["frames"] == bias.shape[0] > 0 and result["workers"] == 1
     assert result["bias_mean"] == pytest.approx(float(bias.mean()), rel=1e-5)
     assert result["link"].startswith(f"/user/{user}/proxy/") and result["link"].endswith("/status")
     assert dash_status == 200 and "Dask" in dash_page
@@ -95,25 +94,27 @@ def test_group_workspace_member_writes_other_member_reads_outsider_has_none(
         hub: RunningHub, hub_settings: Settings):
     group = unique("team")
     writer, reader, outsider = unique("w"), unique("r"), unique("o")
+    homes = hub_settings.data_dir / "hub" / "homes"
 
-    async def scenario() -> tuple[str, str]:
+    async def scenario() -> str:
         async with client(hub) as api:
             for name in (writer, reader, outsider):
                 await api.create_user(name)
             await api.create_group(group, [writer, reader])
-            for name in (writer, reader, outsider):
-                await api.spawn(name)
-            await api.run_code(writer, f"open('shared/{group}/notes.txt', 'w').write('hi')")
-            seen = await api.run_code(reader, f"print(open('shared/{group}/notes.txt').read())")
-            listing = await api.run_code(outsider, "import os; print(sorted(os.listdir('shared')))")
-            for name in (writer, reader, outsider):
-                await api.stop(name)
-            return seen, listing
+            # Homes (and their shared/ links) are prepared when a server starts.
+            await asyncio.gather(*(api.spawn(n) for n in (writer, reader, outsider)))
+            listing = await api.run_code(
+                writer, f"open('shared/{group}/notes.txt', 'w').write('hi');"
+                        "import os; print(sorted(os.listdir('shared')))")
+            await asyncio.gather(*(api.stop(n) for n in (writer, reader, outsider)))
+            return listing
 
-    seen, listing = run(scenario())
-    assert seen.strip() == "hi"
-    assert group not in listing
+    listing = run(scenario())
+    assert listing.strip() == repr([group])
+    assert (homes / reader / "shared" / group / "notes.txt").read_text() == "hi"
     assert (hub_settings.data_dir / "groups" / group / "notes.txt").read_text() == "hi"
+    assert not (homes / outsider / "shared" / group).exists()
+    assert group not in {p.name for p in (homes / outsider / "shared").iterdir()}
 
 
 def test_restricted_profile_offered_to_members_and_refused_to_others(hub: RunningHub,

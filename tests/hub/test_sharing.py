@@ -1,6 +1,6 @@
 """Sharing a server with a group: the share-sync service's plan, and the real thing on a hub.
 
-Starts: the session hub (tests/hub/conftest.py); its share-sync service runs every 0.5 s.
+Starts: the session hub (tests/hub/conftest.py); its share-sync service runs every second.
 """
 
 from __future__ import annotations

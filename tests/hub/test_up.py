@@ -28,10 +28,8 @@ pytestmark = pytest.mark.hub
 
 DASK_IN_KERNEL = """
 import json, os
-from distributed import Client, LocalCluster
-cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                       dashboard_address="127.0.0.1:0")
-dask_client = Client(cluster)
+import wisehub as wh
+dask_client = wh.cluster(1, threads_per_worker=1)
 print(json.dumps(sorted(dask_client.run(os.getpid).values())))
 """
 

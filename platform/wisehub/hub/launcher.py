@@ -90,12 +90,19 @@ def start(settings: Settings, timeout: float = 90) -> RunningHub:
     _write_private(settings_file, yaml.safe_dump(_plain(resolved.model_dump())))
     (state / "jupyterhub_config.py").write_text(CONFIG_TEMPLATE.format(
         settings_file=str(settings_file), token_file=str(token_file)))
-    log = state / "jupyterhub.log"
+    return run_config(state / "jupyterhub_config.py", f"http://{settings.hub.ip}:{port}/", token,
+                      timeout)
+
+
+def run_config(config: Path, url: str, token: str, timeout: float = 90) -> RunningHub:
+    """Run ``jupyterhub -f config`` in its own session (log next to the config), and wait until
+    ``url`` answers the admin ``token``. Also used to run a plain hub for comparison."""
+    log = config.parent / "jupyterhub.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(state / "jupyterhub_config.py")],
-            cwd=state, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    hub = RunningHub(f"http://{settings.hub.ip}:{port}/", token, log, process)
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            cwd=config.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = RunningHub(url, token, log, process)
     try:
         _wait_ready(hub, timeout)
     except BaseException:

@@ -1,0 +1,204 @@
+"""Hub benchmark: wisehub's hub against plain JupyterHub with the same spawner, same run.
+
+1. spawn-to-ready: POST a user's server until the hub reports it ready (median of repeats);
+2. login-to-first-kernel-result: the login form, spawn, a new kernel, `print(1 + 1)`;
+3. N simulated users (default 50) doing 2. concurrently: errors, p50/p95 of the per-user time,
+   and the peak RSS of the hub, the proxy and the hub services (not the user servers).
+
+Both hubs use SimpleLocalProcessSpawner and a shared-password login. The plain hub has no
+profiles, workspaces, tutorials, culler or share sync. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
+
+    python benchmarks/bench_hub.py [--users 50] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import aiohttp
+import psutil
+from wisehub.config import load_settings
+from wisehub.hub.client import HubClient
+from wisehub.hub.configuration import find_proxy, free_port
+from wisehub.hub.launcher import RunningHub, run_config, start, stop
+
+PASSWORD = "bench-password"
+TIMEOUT = 600
+PLAIN_CONFIG = """\
+import sys
+c.JupyterHub.bind_url = "{url}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.JupyterHub.db_url = "sqlite:///{state}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{state}/jupyterhub_cookie_secret"
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = {password!r}
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{state}/homes/{{username}}"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.args = {args!r}
+c.Spawner.start_timeout = c.Spawner.http_timeout = {timeout}
+c.JupyterHub.services = [{{"name": "bench", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "admin", "services": ["bench"]}}]
+"""
+
+
+def start_plain(state: Path) -> RunningHub:
+    """A plain JupyterHub with the same spawner and login as ours, on free loopback ports."""
+    state.mkdir(parents=True)
+    url, token = f"http://127.0.0.1:{free_port()}/", secrets.token_hex(32)
+    config = state / "jupyterhub_config.py"
+    config.write_text(PLAIN_CONFIG.format(
+        url=url, hub_port=free_port(), api_port=free_port(), proxy=find_proxy(), state=state,
+        password=PASSWORD, token=token, timeout=TIMEOUT,
+        args=["--allow-root"] if os.geteuid() == 0 else []))
+    return run_config(config, url, token)
+
+
+def start_wisehub(data: Path) -> RunningHub:
+    """Our hub, configured by wisehub.hub.configure, with the default services and profiles."""
+    return start(load_settings(data_dir=data, hub={"demo_password": PASSWORD,
+                                                   "start_timeout": TIMEOUT}))
+
+
+async def spawn_to_ready(hub: RunningHub, user: str) -> float:
+    async with HubClient(hub.url, hub.token) as api:
+        await api.create_user(user)
+        t0 = time.perf_counter()
+        await api.spawn(user, timeout=TIMEOUT)
+        elapsed = time.perf_counter() - t0
+        await api.stop(user)
+        return elapsed
+
+
+async def login_to_result(hub: RunningHub, user: str, stop_after: bool = True) -> float:
+    """Log in through the form, spawn, run `print(1 + 1)` in a new kernel; seconds taken."""
+    async with HubClient(hub.url, hub.token) as api:
+        await api.create_user(user)
+        t0 = time.perf_counter()
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+            async with browser.get(f"{hub.url}hub/login") as reply:
+                reply.raise_for_status()
+            xsrf = next((c.value for c in jar if c.key == "_xsrf"), "")
+            form = {"username": user, "password": PASSWORD, "_xsrf": xsrf}
+            async with browser.post(f"{hub.url}hub/login", data=form,
+                                    allow_redirects=False) as reply:
+                if reply.status != 302:
+                    raise RuntimeError(f"login of {user} failed: {reply.status}")
+        await api.spawn(user, timeout=TIMEOUT)
+        output = await api.run_code(user, "print(1 + 1)", timeout=TIMEOUT)
+        elapsed = time.perf_counter() - t0
+        if output.strip() != "2":
+            raise RuntimeError(f"{user}'s kernel printed {output!r}")
+        if stop_after:
+            await api.stop(user, timeout=TIMEOUT)
+        return elapsed
+
+
+class PeakRSS:
+    """Samples the RSS of the hub, its proxy and services (not user servers) in a thread."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        self.root = psutil.Process(hub.process.pid)
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _infrastructure(self) -> list[psutil.Process]:
+        procs = [self.root]
+        for child in self.root.children():
+            with suppress(psutil.NoSuchProcess):
+                if "jupyterhub.singleuser" not in " ".join(child.cmdline()):
+                    procs.append(child)
+        return procs
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.5):
+            total = 0
+            for proc in self._infrastructure():
+                with suppress(psutil.NoSuchProcess):
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+async def crowd(hub: RunningHub, prefix: str, users: int) -> tuple[list[float], int, int]:
+    """``users`` users log in, spawn and run a cell at once: (times, errors, peak RSS)."""
+    names = [f"{prefix}{i:03d}" for i in range(users)]
+    with PeakRSS(hub) as rss:
+        results = await asyncio.gather(*(login_to_result(hub, n, stop_after=False)
+                                         for n in names), return_exceptions=True)
+    async with HubClient(hub.url, hub.token) as api:
+        await asyncio.gather(*(api.stop(n, timeout=TIMEOUT) for n in names),
+                             return_exceptions=True)
+    times = [r for r in results if isinstance(r, float)]
+    for error in [r for r in results if not isinstance(r, float)][:3]:
+        print(f"  error: {error!r}", file=sys.stderr)
+    return times, users - len(times), rss.peak
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=50, help="concurrent simulated users")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the single-user runs")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
+        plain, ours = start_plain(Path(tmp, "plain")), start_wisehub(Path(tmp, "wisehub"))
+        try:
+            hubs = {"plain": plain, "wisehub": ours}
+            spawn = {k: [] for k in hubs}
+            first = {k: [] for k in hubs}
+            for i in range(args.repeats):  # alternate, so drift in machine load hits both
+                for name, hub in hubs.items():
+                    spawn[name].append(asyncio.run(spawn_to_ready(hub, f"spawn{i}")))
+                    first[name].append(asyncio.run(login_to_result(hub, f"first{i}")))
+            crowds = {name: asyncio.run(crowd(hub, "crowd", args.users))
+                      for name, hub in hubs.items()}
+        finally:
+            stop(plain)
+            stop(ours)
+    print(f"hub benchmark on {os.cpu_count()} CPUs ({args.repeats} repeats, {args.users} users)")
+    for label, data, goal in (("spawn-to-ready", spawn, 1.1),
+                              ("login-to-first-kernel-result", first, 1.1)):
+        w, p = statistics.median(data["wisehub"]), statistics.median(data["plain"])
+        print(f"{label:30s} wisehub {w:6.2f} s   plain JupyterHub {p:6.2f} s   "
+              f"ratio {w / p:.2f} (goal ≤ {goal})")
+    for name in ("wisehub", "plain"):
+        times, errors, peak = crowds[name]
+        summary = (f"p50 {pct(times, 50):6.1f} s  p95 {pct(times, 95):6.1f} s"
+                   if times else "no successful user")
+        print(f"{args.users} users, {name:8s} errors {errors}  {summary}  "
+              f"peak RSS (hub+proxy+services) {peak / 2**20:6.0f} MiB")
+    w, p = crowds["wisehub"][2], crowds["plain"][2]
+    print(f"peak RSS ratio wisehub/plain {w / p:.2f} (goal ≤ 1.2)")
+    if crowds["wisehub"][0] and crowds["plain"][0]:
+        ratio = pct(crowds["wisehub"][0], 95) / pct(crowds["plain"][0], 95)
+        print(f"p95 ratio wisehub/plain {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
