@@ -144,7 +144,7 @@ def combine(
 
     data = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.values)
     chunks = _tile_chunks(data, tile_bytes)
-    data = data.rechunk(chunks)
+    data = data.rechunk(chunks, method=_rechunk_method(data))
     args: list[Any] = [data, "fyx"]
     if mask is not None:
         args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
@@ -276,6 +276,19 @@ def _tile_chunks(data: da.Array, tile_bytes: int | str | None) -> tuple[int, int
     if pixels >= nx:
         return nframe, max(1, min(ny, pixels // nx)), nx
     return nframe, 1, max(1, min(nx, pixels))
+
+
+def _rechunk_method(data: da.Array) -> str | None:
+    """Peer-to-peer (spilling to disk) when frames must be regrouped on a cluster."""
+    if len(data.chunks[0]) == 1:
+        return None
+    try:
+        from distributed import default_client
+
+        default_client()
+    except (ImportError, ValueError):
+        return None
+    return "p2p"
 
 
 def common_coords(stack: xr.DataArray) -> dict[str, Any]:
