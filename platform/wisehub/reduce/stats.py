@@ -92,16 +92,18 @@ def imstat(frames: xr.DataArray | Sequence[xr.DataArray], section: str | None = 
     ``min``, ``max`` and the sigma-clipped ``clipped_mean``/``clipped_median``/
     ``clipped_stdev`` (astropy ``sigma_clipped_stats`` with ``sigma`` and ``maxiters``).
     ``section`` (a FITS section such as a frame's ``DATASEC``) restricts the pixels.
-    The frames' coordinates along ``frame`` are kept.
+    The frames' coordinates along ``frame`` are kept; a single 2-D image gives scalars.
 
     >>> import numpy as np, xarray as xr
     >>> stack = xr.DataArray(np.ones((2, 3, 3), "f4"), dims=("frame", "y", "x"))
     >>> float(imstat(stack, section="[1:2,1:2]")["npix"][0])
     4.0
     """
-    stack = as_stack(frames, "imstat")
+    single = isinstance(frames, xr.DataArray) and frames.ndim == 2
+    stack = as_stack(frames.expand_dims(FRAME) if single else frames, "imstat")
     table = _stat_array(stack, STATISTICS, section, sigma, maxiters)
     coords = {name: coord for name, coord in stack.coords.items() if coord.dims == (FRAME,)}
     attrs = add_history(stack.attrs, "imstat", section=section, sigma=sigma, maxiters=maxiters)
-    return xr.Dataset({name: ((FRAME,), table[:, i]) for i, name in enumerate(STATISTICS)},
-                      coords=coords, attrs=attrs)
+    result = xr.Dataset({name: ((FRAME,), table[:, i]) for i, name in enumerate(STATISTICS)},
+                        coords=coords, attrs=attrs)
+    return result.isel({FRAME: 0}) if single else result
