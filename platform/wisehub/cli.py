@@ -21,6 +21,7 @@ def _register() -> None:
     from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
     from wisehub.lineage import cli as lineage_cli
+    from wisehub.reduce.cli import app as reduce_app
     from wisehub.samples.cli import app as samples_app
 
     app.add_typer(samples_app, name="samples")
@@ -28,6 +29,7 @@ def _register() -> None:
     app.add_typer(lineage_cli.db_app, name="db")
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(dev_app, name="dev")
+    app.add_typer(reduce_app, name="reduce")
     app.command("ingest")(ingest)
     app.command("up")(up)
 
