@@ -30,6 +30,7 @@ def test_new_user_logs_in_runs_the_tutorial_and_sees_a_plot(hub: RunningHub,
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(120_000)
+        expect.set_options(timeout=120_000)  # a busy CI machine starts JupyterLab slowly
         try:
             page.goto(f"{hub.url}hub/login")
             expect(page.get_by_text("Demo login")).to_be_visible()

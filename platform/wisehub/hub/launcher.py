@@ -187,12 +187,14 @@ def banner(settings: Settings, hub: RunningHub) -> str:
 
 
 def provision_data(settings: Settings, echo: Callable[[str], None] = print) -> None:
-    """Make the sample data (reused if already there) and check the catalogue opens on it."""
+    """Make the sample data (any existing set is reused) and check the catalogue opens on it."""
     from wisehub.catalog import catalog
     from wisehub.samples import make_samples
+    from wisehub.samples.make import TRUTH_FILE
 
     echo(f"sample data in {settings.samples_dir} (made once, then reused)")
-    make_samples(settings.samples_dir, progress=True)
+    if not (settings.samples_dir / TRUTH_FILE).exists():
+        make_samples(settings.samples_dir, progress=True)
     entries = catalog(settings=settings).names()
     echo(f"catalogue {settings.catalog_path}: {len(entries)} entries")
 
