@@ -22,7 +22,15 @@ from wisehub.lineage.store import (
     default_store,
     set_default_store,
 )
-from wisehub.lineage.target import Calibration, Need, Result, Select, Target, TargetError
+from wisehub.lineage.target import (
+    Calibration,
+    Each,
+    Need,
+    Result,
+    Select,
+    Target,
+    TargetError,
+)
 
 __all__ = [
     "OUTDATED",
@@ -32,6 +40,7 @@ __all__ = [
     "Calibration",
     "Condition",
     "Context",
+    "Each",
     "Lineage",
     "LineageStore",
     "Need",

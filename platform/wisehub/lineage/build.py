@@ -21,13 +21,23 @@ from importlib import metadata
 from typing import Any
 
 import dask
+import xarray as xr
 
+from wisehub.ingest import quiet_zarr_v3_warnings
 from wisehub.lineage.claims import claim
 from wisehub.lineage.models import utcnow
 from wisehub.lineage.plan import UP_TO_DATE, PlanNode, differences
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.store import LineageStore, ProcessRecord
-from wisehub.lineage.target import Calibration, Need, Result, Select, Target, TargetError
+from wisehub.lineage.target import (
+    Calibration,
+    Each,
+    Need,
+    Result,
+    Select,
+    Target,
+    TargetError,
+)
 from wisehub.storage import StorageError, layout_prefix
 
 
@@ -112,9 +122,10 @@ def _make(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]],
     for role, pids in inputs.items():
         products = [store.product(pid) for pid in pids]
         declared = cls.inputs.get(role)
-        if isinstance(declared, (Need, Calibration)):
-            _check_usable(target, role, products[0], spec.covers.get(role))
-        many = isinstance(declared, Select) and declared.many
+        if isinstance(declared, (Need, Calibration, Each)):
+            for product in products:
+                _check_usable(target, role, product, spec.covers.get(role))
+        many = isinstance(declared, Each) or (isinstance(declared, Select) and declared.many)
         setattr(target, role, products if many else products[0])
     started = utcnow()
     with _seceded():
@@ -163,12 +174,11 @@ def _write(store: LineageStore, cls: type[Target], name: str, result: Result) ->
     prefix = layout_prefix(ctx.privilege, user=ctx.user, group=ctx.group,  # type: ignore[arg-type]
                            project=ctx.project)
     data = result.data
-    dataset = data.to_dataset(name=data.name or "data") if hasattr(data, "to_dataset") \
-        and not hasattr(data, "data_vars") else data
+    dataset = data if isinstance(data, xr.Dataset) else data.to_dataset(name="data")
     key = f"{prefix}/{cls.type_name}/{name}-{utcnow().strftime('%Y%m%dT%H%M%S%f')}.zarr"
-    with store.storage.staged(key) as write:
+    with store.storage.staged(key) as write, quiet_zarr_v3_warnings():
         dataset.to_zarr(write.url, storage_options=write.storage_options or None, mode="w",
-                        consolidated=False)
+                        consolidated=True)
     return write.result
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.query import Condition, conditions_from
 from wisehub.lineage.store import LineageStore
-from wisehub.lineage.target import Calibration, Need, Select, Target, TargetError
+from wisehub.lineage.target import Calibration, Each, Need, Select, Target, TargetError
 
 TO_BUILD = "to be built"
 OUTDATED = "outdated"
@@ -205,6 +205,8 @@ class Planner:
                 self._attach(node, target, role, child)
             elif isinstance(spec, Calibration):
                 self._calibration(node, target, role, spec)
+            elif isinstance(spec, Each):
+                self._each(node, target, role, spec)
         node.product = existing or self.store.latest(target_key)
         if node.product is None:
             return node
@@ -254,6 +256,22 @@ class Planner:
             found = found[:1]
         node.inputs[role] = list(found)
         setattr(target, role, found if spec.many else found[0])
+
+    def _each(self, node: PlanNode, target: Target, role: str, spec: Each) -> None:
+        where = spec.where(target)
+        conditions = (*conditions_from(**where), Condition("is_valid", ">=", 1))
+        sources = self.store.select(spec.source, conditions)
+        if len(sources) < spec.min_count:
+            described = ", ".join(f"{k}={v!r}" for k, v in where.items())
+            raise TargetError(f"{target!r} input {role!r}: the query {spec.source}({described}) "
+                              f"selects {len(sources)} valid product(s), needs at least "
+                              f"{spec.min_count}")
+        children = [self.plan(spec.target_class(), spec.keys(p)) for p in reversed(sources)]
+        for child in children:
+            _usable(child, role, repr(target))
+        node.inputs[role] = list(children)
+        setattr(target, role, [c.product if c.status == UP_TO_DATE else _Pending(c)
+                               for c in children])
 
     def _calibration(self, node: PlanNode, target: Target, role: str,
                      spec: Calibration) -> None:

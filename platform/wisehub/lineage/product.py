@@ -105,13 +105,13 @@ class ProductView:
 
     def open(self) -> xr.Dataset:
         """The product's data as a lazy, dask-backed xarray Dataset."""
-        import xarray as xr
+        from wisehub.ingest import open_store
 
         if not self.has_data:
             raise FileNotFoundError(f"{self!r} has no data in storage (deleted or never stored); "
                                     "its metadata and lineage remain")
         options = self.store.storage.storage_options if self.store and self.store.storage else {}
-        return xr.open_zarr(self.data_uri, storage_options=options or None, chunks={})
+        return open_store(str(self.data_uri), options or None)
 
     def inputs(self) -> dict[str, list[ProductView]]:
         """What the process that made this product used, by input role."""

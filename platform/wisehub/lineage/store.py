@@ -307,27 +307,32 @@ class LineageStore:
             session.flush()
             return self._views(session, [row])[0]
 
-    def bulk_register(self, type_name: str, items: Iterable[tuple[str, Mapping[str, Any]]],
-                      *, batch: int = 20000) -> int:
-        """Insert many plain products ``(name, attrs)`` fast (ingest of archives); return count."""
+    def bulk_register(self, type_name: str,
+                      items: Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any]]], *,
+                      data_uri: str | None = None, batch: int = 20000) -> int:
+        """Insert many products made by nothing (raw data) fast; return how many.
+
+        Each item is ``(name, attrs, meta)``; ``data_uri`` is shared (e.g. one Zarr store
+        holding every frame). Each batch is one transaction.
+        """
         scope = self.context.write_scope()
         now = utcnow()
         total = 0
-        batch_items: list[tuple[str, Mapping[str, Any]]] = []
+        batch_items: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
 
         def flush() -> None:
             nonlocal total
             if not batch_items:
                 return
             rows = [{"pid": str(uuid.uuid4()), "type": type_name, "name": n, "created_at": now,
-                     "meta": {}, "quality_flags": 0, "is_valid": 1, **scope}
-                    for n, _ in batch_items]
+                     "meta": dict(m), "quality_flags": 0, "is_valid": 1, "data_uri": data_uri,
+                     **scope} for n, _, m in batch_items]
             with self.engine.begin() as conn:
                 first = conn.execute(insert(Product).returning(Product.seq, Product.pid),
                                      rows).all()
                 seq_of = {pid: seq for seq, pid in first}
                 attrs = []
-                for row, (_, values) in zip(rows, batch_items, strict=True):
+                for row, (_, values, _) in zip(rows, batch_items, strict=True):
                     for key, value in values.items():
                         text, number = _attr_values(value)
                         attrs.append({"product_seq": seq_of[row["pid"]], "key": attr_key(key),

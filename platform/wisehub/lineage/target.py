@@ -117,6 +117,21 @@ class Calibration(_Input):
         self.match, self.at, self.build = match, at, build
 
 
+class Each(_Input):
+    """One ``target`` per product a query selects: ``Each(Reduced, RawFrame, where, keys)``.
+
+    ``where`` gives the attributes of the source products (e.g. the raw science frames of
+    a night and filter); ``keys`` turns each source product into the target's keys.
+    """
+
+    def __init__(self, target: type[Target] | str, source: type[Target] | str,
+                 where: Callable[[Any], dict[str, Any]],
+                 keys: Callable[[ProductView], dict[str, Any]], *, min_count: int = 1) -> None:
+        super().__init__(target)
+        self.source = source if isinstance(source, str) else source.type_name
+        self.where, self.keys, self.min_count = where, keys, min_count
+
+
 class _TargetMeta(type):
     """Lets ``Frame.chip == "ccd51"`` build a query on the class."""
 

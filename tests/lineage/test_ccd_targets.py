@@ -1,0 +1,112 @@
+"""The CCD pipeline targets on the sample nights: raw to reduced frames, the five-line script,
+invalidation, and a coadd. Runs on SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import wisehub as wh
+from wisehub.lineage import OUTDATED, TO_BUILD, Context, LineageStore, lineage
+from wisehub.lineage.targets import (
+    QC,
+    Coadd,
+    MasterBias,
+    MasterFlat,
+    RawFrame,
+    ReducedScienceFrame,
+    register_raw,
+)
+
+NIGHT = "2024-03-01"
+
+
+@pytest.fixture
+def ccd_store(store, sample_set):
+    assert register_raw(store, str(sample_set.stores["raw"])) == 102  # 3 nights x 2 chips x 17
+    assert register_raw(store, str(sample_set.stores["raw"])) == 0  # re-ingest adds nothing
+    return store
+
+
+def _science(store, chip="ccd1", filt="r", night=NIGHT):
+    return [p.frame for p in RawFrame.query(imagetyp="SCIENCE", chip=chip, filter=filt,
+                                            night=night).using(store)]
+
+
+def test_reduced_frame_pulls_everything_back_to_raw(ccd_store, sample_set):
+    store = ccd_store
+    frame = _science(store)[0]
+    plan = ReducedScienceFrame.plan(store=store, frame=frame)
+    assert plan.status == TO_BUILD
+    built = {n.target.type_name for n in plan.to_build()}
+    assert built == {"MasterBias", "MasterDark", "MasterFlat", "ReducedScienceFrame"}
+    assert plan.count() == 1 + 1 + (1 + 5) + (1 + 3) + (1 + 2)  # frame, its raw, masters+raws
+
+    frames = _science(store)
+    reduced = [wh.targets.ReducedScienceFrame.get(store=store, frame=f) for f in frames]
+    assert len({r.flat.pid for r in reduced}) == 1  # one flat made, used by every frame
+    assert len(MasterBias.query(night=NIGHT, chip="ccd1").using(store)) == 1
+
+    # the master flat recovers the camera's true flat pattern
+    flat = reduced[0].flat.open()["data"].values
+    truth = sample_set.maps()["flat_ccd1_r"][: flat.shape[0], : flat.shape[1]]
+    assert np.corrcoef(flat.ravel(), truth.ravel())[0, 1] > 0.9
+    # the bias level QC input is the true level of the chip that night
+    true_level = sample_set.truth["chips"]["ccd1"]["bias_level"][0]
+    assert reduced[0].bias.raw_level == pytest.approx(true_level, abs=20)
+
+    # Astro-WISE's five-line script, against the default store
+    q = (ReducedScienceFrame.chip == "ccd1") & (ReducedScienceFrame.filter == "r")
+    x = [k.imstat.stdev for k in q]
+    y = [k.flat.imstat.stdev for k in q]
+    points = plt.scatter(x, y)
+    assert points.get_offsets().shape == (len(frames), 2)
+    assert len(set(y)) == 1 and all(v > 0 for v in x)
+    plt.close("all")
+
+    up = lineage(store, reduced[0].pid)
+    assert {p.attrs["imagetyp"] for p in up.raw} == {"BIAS", "DARK", "FLAT", "SCIENCE"}
+
+
+def test_invalidated_flat_is_remade_and_eclipses(ccd_store):
+    store = ccd_store
+    frame = _science(store)[0]
+    first = ReducedScienceFrame.get(store=store, frame=frame)
+    store.invalidate(first.flat.pid)
+    plan = ReducedScienceFrame.plan(store=store, frame=frame)
+    assert plan.status == OUTDATED
+    assert plan.inputs["flat"][0].reasons == ["marked bad (is_valid=0)"]
+    second = ReducedScienceFrame.get(store=store, frame=frame)
+    assert second.flat != first.flat and second.bias == first.bias
+    assert store.calibration("MasterFlat", (), at=first.raw.mjd_obs) == second.flat
+
+
+def test_flagged_master_bias_is_skipped_by_calibration_selection(ccd_store):
+    store = ccd_store
+    frame = _science(store)[0]
+    strict = MasterBias.get(store=store, night=NIGHT, chip="ccd1", level_range=[0.0, 10.0])
+    assert QC(strict.quality_flags) == QC.LEVEL_OUT_OF_RANGE
+    reduced = ReducedScienceFrame.get(store=store, frame=frame)
+    assert reduced.bias != strict and reduced.bias.quality_flags == 0
+    assert reduced.flat.bias == reduced.bias
+
+
+def test_coadd_of_a_night(sample_set, tmp_path):
+    from wisehub.storage import Storage
+
+    store = LineageStore(f"sqlite:///{tmp_path / 'l.sqlite'}", Context("ada"),
+                         storage=Storage.local(str(tmp_path / "products")))
+    register_raw(store, str(sample_set.stores["raw"]))
+    target = RawFrame.query(imagetyp="SCIENCE", night=NIGHT, filter="g").using(store).first()
+    coadd = Coadd.get(store=store, night=NIGHT, object=target.object, filter="g")
+    assert coadd.n_inputs == len(coadd.frames) >= 4  # both chips, dithered pairs
+    image = coadd.open()["data"]
+    assert image.attrs["NEXPOSURE"] == coadd.n_inputs and np.isfinite(image.values).any()
+    assert Coadd.plan(store=store, night=NIGHT, object=target.object, filter="g").status \
+        == "up to date"
+    assert MasterFlat.query(filter="g", night=NIGHT).using(store).all()
+    assert QC.SATURATED not in QC(coadd.frames[0].flat.quality_flags)
