@@ -66,6 +66,18 @@ def test_a_user_cannot_touch_another_users_private_area(stores: dict[str, S3Stor
     assert not stores["platform"].exists("private/ben/planted.bin")
 
 
+def test_no_one_lists_the_whole_bucket_yet_missing_own_keys_read_as_absent(
+        stores: dict[str, S3Storage]) -> None:
+    put(stores["ben"], "private/ben/name-that-must-not-leak.bin")
+    ann = stores["ann"]
+    for prefix in ("", "private/", "groups/"):
+        with pytest.raises(PermissionError):
+            ann.fs.call_s3("list_objects_v2", Bucket=ann.root, Prefix=prefix)
+    with pytest.raises(FileNotFoundError):  # 404, not 403: zarr needs this for absent keys
+        ann.fs.cat_file(ann.url("private/ann/absent.zarr/zarr.json"))
+    assert not ann.exists("private/ann/absent.zarr")
+
+
 def test_groups_are_shared_by_members_only(stores: dict[str, S3Storage]) -> None:
     uri = put(stores["ann"], "groups/lab/shared.bin", b"for the lab")
     assert stores["cat"].fs.cat(uri) == b"for the lab"   # a member reads what ann wrote

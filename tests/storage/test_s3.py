@@ -9,7 +9,6 @@ import logging
 import traceback
 from pathlib import Path
 
-import dask
 import numpy as np
 import pytest
 import xarray as xr
@@ -20,7 +19,6 @@ from wisehub.storage import (
     StorageCredentialsError,
     StorageError,
     StorageQuotaError,
-    StorageUnavailableError,
 )
 from wisehub.storage.rgw_admin import RGWAdmin
 from wisehub.storage.s3 import S3Storage, open_s3
@@ -118,33 +116,3 @@ def test_full_quota_gives_a_clear_error_and_leaves_nothing(
     rgw_admin.set_bucket_quota(bucket_store.root, ADMIN_UID, max_bytes=64 * 2**20)
     result = write_zarr(bucket_store, "private/ada/big.zarr", big)
     assert result.size > 1_000_000
-
-
-def test_rgw_stopping_mid_write_registers_nothing_and_a_retry_succeeds(
-        ceph: CephCluster, bucket_store: S3Storage) -> None:
-    ds = frames(n=6)
-
-    def stop_rgw_at_third_frame(block: np.ndarray, block_info: dict) -> np.ndarray:
-        if block_info[0]["chunk-location"][0] == 2:
-            ceph.stop_rgw()
-        return block
-
-    failing = ds.copy()
-    frames_ = ds["data"]
-    failing["data"] = (frames_.dims, frames_.data.map_blocks(stop_rgw_at_third_frame,
-                                                             dtype=frames_.dtype))
-    key = "private/ada/night.zarr"
-    try:
-        with pytest.raises(StorageUnavailableError) as err, dask.config.set(scheduler="sync"):
-            write_zarr(bucket_store, key, failing)
-    finally:
-        ceph.start_rgw()
-    assert ceph.endpoint_url in str(err.value) and "nothing was registered" in str(err.value)
-    assert not bucket_store.exists(key)
-    leftovers = bucket_store.cleanup_staging(older_than_s=-1)
-    assert [u.rsplit("/", 1)[0] for u in leftovers] == [
-        bucket_store.url("private/ada/.staging")]
-    result = write_zarr(bucket_store, key, ds)
-    back = xr.open_zarr(result.uri, storage_options=bucket_store.storage_options).load()
-    xr.testing.assert_identical(back, ds.compute())
-    assert bucket_store.cleanup_staging(older_than_s=-1) == []

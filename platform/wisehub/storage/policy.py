@@ -7,7 +7,7 @@ belong to, and read ``world/``. Writing to ``world/`` is promotion and stays wit
 
 >>> policy = bucket_policy("wisehub", "platform", {"ada": Membership(groups=["lab"])})
 >>> [s["Sid"] for s in policy["Statement"]]
-['platform', 'private-ada', 'list-ada', 'group-lab', 'bulk-delete', 'world-read']
+['platform', 'private-ada', 'list-ada', 'group-lab', 'bulk-delete', 'missing-keys', 'world-read']
 """
 
 from __future__ import annotations
@@ -85,6 +85,14 @@ def bucket_policy(bucket: str, owner: str, members: Mapping[str, Membership]) ->
         statements.append({"Sid": "bulk-delete", "Effect": "Allow",
                            "Principal": _principal(members), "Action": ["s3:DeleteObject"],
                            "Resource": [f"arn:aws:s3:::{bucket}"]})
+        # S3 answers a GET or HEAD of a missing key with 404 only to whoever may list the
+        # bucket, else 403, and zarr reads 403 as an error, not as "absent". RGW evaluates
+        # that check as ListBucket without the ``s3:max-keys`` key that real listings carry,
+        # so this allows the 404 without letting anyone list outside their prefixes.
+        statements.append({"Sid": "missing-keys", "Effect": "Allow",
+                           "Principal": _principal(members), "Action": ["s3:ListBucket"],
+                           "Resource": [f"arn:aws:s3:::{bucket}"],
+                           "Condition": {"Null": {"s3:max-keys": "true"}}})
         statements.append({"Sid": "world-read", "Effect": "Allow",
                            "Principal": _principal(members), "Action": ["s3:GetObject"],
                            "Resource": [_objects(bucket, layout_prefix("world", user=""))]})

@@ -84,16 +84,6 @@ class S3Storage(Storage):
             return False
         return True
 
-    def _exists(self, path: str) -> bool:
-        # By listing, not HEAD: S3 answers a HEAD of a missing key with 403 to anyone who
-        # may list the bucket only under a prefix (as per-user policies allow).
-        bucket, _, key = path.partition("/")
-        exact = self.fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
-        if [o["Key"] for o in exact.get("Contents", [])] == [key]:  # sorts before key/…
-            return True
-        below = self.fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=f"{key}/", MaxKeys=1)
-        return bool(below.get("KeyCount"))
-
     def _md5(self, path: str, info: dict[str, Any]) -> str:
         etag = str(info.get("ETag", "")).strip('"')
         # A single-part upload's ETag is the MD5 RGW computed on receipt; a multipart one

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,7 +222,10 @@ class Storage:
             if self._exists(path):
                 self.fs.rm(path, recursive=True)
 
-    def _staging_areas(self) -> Iterator[str]:
+    def _staging_areas(self, prefixes: Iterable[str] | None) -> Iterator[str]:
+        if prefixes is not None:
+            yield from (f"{self.root}/{p.strip('/')}/{STAGING}" for p in prefixes)
+            return
         yield f"{self.root}/{STAGING}"
         yield f"{self.root}/world/{STAGING}"
         for kind in SHARED_KINDS:
@@ -230,15 +233,17 @@ class Storage:
                 for owner in self.fs.ls(f"{self.root}/{kind}", detail=False, refresh=True):
                     yield f"{owner.rstrip('/')}/{STAGING}"
 
-    def cleanup_staging(self, older_than_s: float = DEFAULT_STAGING_AGE_S) -> list[str]:
+    def cleanup_staging(self, older_than_s: float = DEFAULT_STAGING_AGE_S,
+                        prefixes: Iterable[str] | None = None) -> list[str]:
         """Remove abandoned staging areas older than ``older_than_s``; return what was removed.
 
-        Prefixes these credentials may not list are skipped, so each user can clean their
-        own areas and the platform (the bucket owner) all of them.
+        Without ``prefixes`` every layout prefix is searched (the platform's job: users may
+        not list ``private/`` or ``groups/``); a user passes their own, e.g.
+        ``["private/ada", "groups/lab"]``. Prefixes these credentials may not list are skipped.
         """
         removed = []
         with self._errors("cleaning up abandoned staging data"):
-            for area in self._staging_areas():
+            for area in self._staging_areas(prefixes):
                 try:
                     entries = self.fs.ls(area, detail=False, refresh=True)
                 except (FileNotFoundError, PermissionError):
