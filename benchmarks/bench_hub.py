@@ -25,10 +25,9 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-import aiohttp
 import psutil
 from wisehub.config import load_settings
-from wisehub.hub.client import HubClient
+from wisehub.hub.client import HubClient, logged_in
 from wisehub.hub.configuration import find_proxy, free_port
 from wisehub.hub.launcher import RunningHub, run_config, start, stop
 
@@ -88,16 +87,8 @@ async def login_to_result(hub: RunningHub, user: str, stop_after: bool = True) -
     async with HubClient(hub.url, hub.token) as api:
         await api.create_user(user)
         t0 = time.perf_counter()
-        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
-        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
-            async with browser.get(f"{hub.url}hub/login") as reply:
-                reply.raise_for_status()
-            xsrf = next((c.value for c in jar if c.key == "_xsrf"), "")
-            form = {"username": user, "password": PASSWORD, "_xsrf": xsrf}
-            async with browser.post(f"{hub.url}hub/login", data=form,
-                                    allow_redirects=False) as reply:
-                if reply.status != 302:
-                    raise RuntimeError(f"login of {user} failed: {reply.status}")
+        async with logged_in(hub.url, user, PASSWORD):
+            pass
         await api.spawn(user, timeout=TIMEOUT)
         output = await api.run_code(user, "print(1 + 1)", timeout=TIMEOUT)
         elapsed = time.perf_counter() - t0

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import requests
 import xarray as xr
-from hubtools import client, login, run, unique
+from hubtools import client, run, unique
 from wisehub.config import Settings
+from wisehub.hub.client import logged_in
 from wisehub.hub.launcher import RunningHub
 
 pytestmark = pytest.mark.hub
@@ -141,7 +142,12 @@ def test_restricted_profile_offered_to_members_and_refused_to_others(hub: Runnin
     assert "restricted" in refusal
     assert env.split() == ["large", "4"]
     password = hub_settings.hub.demo_password.get_secret_value()
-    forms = {name: login(hub, name, password).get(f"{hub.url}hub/spawn", timeout=30).text
-             for name in (member, outsider)}
+
+    async def spawn_page(name: str) -> str:
+        async with (logged_in(hub.url, name, password) as browser,
+                    browser.get(f"{hub.url}hub/spawn") as reply):
+            return await reply.text()
+
+    forms = {name: run(spawn_page(name)) for name in (member, outsider)}
     assert 'value="large"' in forms[member] and 'value="small"' in forms[member]
     assert 'value="large"' not in forms[outsider] and 'value="small"' in forms[outsider]

@@ -169,3 +169,26 @@ class Kernel:
                 elif kind == "status" and content["execution_state"] == "idle":
                     return "".join(out)
         raise HubError("the kernel websocket closed before the code finished")
+
+
+@asynccontextmanager
+async def logged_in(url: str, user: str, password: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP session logged in through the hub's login form, as a browser would be.
+
+    >>> async def spawn_page(url):                   # doctest: +SKIP
+    ...     async with logged_in(url, "pupil1", "demo-password") as browser:
+    ...         async with browser.get(url + "hub/spawn") as reply:
+    ...             return await reply.text()
+    """
+    jar = aiohttp.CookieJar(unsafe=True)  # keep cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar,
+                                     timeout=aiohttp.ClientTimeout(total=120)) as browser:
+        async with browser.get(f"{url}hub/login") as reply:
+            reply.raise_for_status()
+        xsrf = next((c.value for c in jar if c.key == "_xsrf"), "")
+        form = {"username": user, "password": password, "_xsrf": xsrf}
+        async with browser.post(f"{url}hub/login", data=form, allow_redirects=False) as reply:
+            if reply.status != 302:
+                raise HubError(f"login of {user} failed: {reply.status}")
+        yield browser
+
