@@ -72,8 +72,20 @@ def test_reduced_frame_pulls_everything_back_to_raw(ccd_store, sample_set):
     assert {p.attrs["imagetyp"] for p in up.raw} == {"BIAS", "DARK", "FLAT", "SCIENCE"}
 
 
-def test_invalidated_flat_is_remade_and_eclipses(ccd_store):
-    store = ccd_store
+@pytest.fixture(scope="module")
+def sqlite_ccd(sample_set, tmp_path_factory):
+    """One SQLite store with the sample raw frames, shared by the QC and coadd tests."""
+    from wisehub.storage import Storage
+
+    path = tmp_path_factory.mktemp("ccd")
+    store = LineageStore(f"sqlite:///{path / 'l.sqlite'}", Context("ada"),
+                         storage=Storage.local(str(path / "products")))
+    register_raw(store, str(sample_set.stores["raw"]))
+    return store
+
+
+def test_invalidated_flat_is_remade_and_eclipses(sqlite_ccd):
+    store = sqlite_ccd
     frame = _science(store)[0]
     first = ReducedScienceFrame.get(store=store, frame=frame)
     store.invalidate(first.flat.pid)
@@ -85,8 +97,8 @@ def test_invalidated_flat_is_remade_and_eclipses(ccd_store):
     assert store.calibration("MasterFlat", (), at=first.raw.mjd_obs) == second.flat
 
 
-def test_flagged_master_bias_is_skipped_by_calibration_selection(ccd_store):
-    store = ccd_store
+def test_flagged_master_bias_is_skipped_by_calibration_selection(sqlite_ccd):
+    store = sqlite_ccd
     frame = _science(store)[0]
     strict = MasterBias.get(store=store, night=NIGHT, chip="ccd1", level_range=[0.0, 10.0])
     assert QC(strict.quality_flags) == QC.LEVEL_OUT_OF_RANGE
@@ -95,18 +107,14 @@ def test_flagged_master_bias_is_skipped_by_calibration_selection(ccd_store):
     assert reduced.flat.bias == reduced.bias
 
 
-def test_coadd_of_a_night(sample_set, tmp_path):
-    from wisehub.storage import Storage
-
-    store = LineageStore(f"sqlite:///{tmp_path / 'l.sqlite'}", Context("ada"),
-                         storage=Storage.local(str(tmp_path / "products")))
-    register_raw(store, str(sample_set.stores["raw"]))
-    target = RawFrame.query(imagetyp="SCIENCE", night=NIGHT, filter="g").using(store).first()
-    coadd = Coadd.get(store=store, night=NIGHT, object=target.object, filter="g")
+def test_coadd_of_a_night(sqlite_ccd):
+    store, night = sqlite_ccd, "2024-03-02"
+    target = RawFrame.query(imagetyp="SCIENCE", night=night, filter="g").using(store).first()
+    coadd = Coadd.get(store=store, night=night, object=target.object, filter="g")
     assert coadd.n_inputs == len(coadd.frames) >= 4  # both chips, dithered pairs
     image = coadd.open()["data"]
     assert image.attrs["NEXPOSURE"] == coadd.n_inputs and np.isfinite(image.values).any()
-    assert Coadd.plan(store=store, night=NIGHT, object=target.object, filter="g").status \
+    assert Coadd.plan(store=store, night=night, object=target.object, filter="g").status \
         == "up to date"
-    assert MasterFlat.query(filter="g", night=NIGHT).using(store).all()
+    assert MasterFlat.query(filter="g", night=night).using(store).all()
     assert QC.SATURATED not in QC(coadd.frames[0].flat.quality_flags)

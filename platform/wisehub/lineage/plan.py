@@ -170,7 +170,9 @@ class Planner:
         if target_key in self._stack:
             chain = " → ".join([*self._names[self._stack.index(target_key):], label])
             raise TargetError(f"cycle in target inputs: {chain}; a target cannot depend on itself")
-        memo_key = (target_key, _canonical(params), existing.pid if existing else "", str(force))
+        # One node per target key and parameters in a plan, however it was reached (Need,
+        # Calibration, Each), so every user of a calibration uses the same product.
+        memo_key = (target_key, _canonical(params), str(force))
         if memo_key in self._memo:
             return self._memo[memo_key]
         self._stack.append(target_key)
