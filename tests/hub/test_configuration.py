@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from jupyterhub import orm
 from jupyterhub.app import JupyterHub
+from nativeauthenticator import NativeAuthenticator as UpstreamNativeAuthenticator
 from tornado import web
 from traitlets.config import Config
 from wisehub.config import SettingsError, load_settings
@@ -51,7 +52,7 @@ def test_demo_without_password_names_the_setting(tmp_path: Path):
 def test_native_authenticator_needs_admin_approval(tmp_path: Path):
     c = Config()
     configure(c, load_settings(data_dir=tmp_path, hub={"authenticator": "native"}))
-    assert c.JupyterHub.authenticator_class == "native"
+    assert issubclass(c.JupyterHub.authenticator_class, UpstreamNativeAuthenticator)
     assert c.NativeAuthenticator.open_signup is False
     assert Path(c.JupyterHub.template_paths[0], "signup.html").is_file()
 

@@ -103,7 +103,9 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory) -> None:
     elif hub.authenticator == "native":
         import nativeauthenticator
 
-        c.JupyterHub.authenticator_class = "native"
+        from wisehub.hub.native import NativeAuthenticator
+
+        c.JupyterHub.authenticator_class = NativeAuthenticator
         # Sign-up is open, but new accounts wait for an admin's approval at /hub/authorize.
         c.NativeAuthenticator.open_signup = False
         c.NativeAuthenticator.allow_all = True
