@@ -189,3 +189,13 @@ def test_validity_window_selects_the_covering_calibration(store):
     later = toys.Science.get(store=store, frame="2024-03-02-c1-science-0")
     assert later.flat.night == "2024-03-02"
     assert np.isclose(later.flat.valid_from, 60370.5)
+
+
+def test_branches_run_on_a_dask_cluster(store):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):
+        pair = toys.Pair.get(store=store, label="on-cluster")
+    left, right = pair.left.meta, pair.right.meta
+    assert left["start"] < right["end"] and right["start"] < left["end"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.orm import aliased
 
 from wisehub.lineage.models import Attribute, Product
 
@@ -56,12 +57,15 @@ class Condition:
         """The SQL condition on ``products`` (an indexed EXISTS for attributes)."""
         if self.key in COLUMNS:
             return _compare(getattr(Product, self.key), self.op, self.value)
+        return exists().where(Attribute.product_seq == Product.seq, self.on(Attribute))
+
+    def on(self, table: Any) -> Any:
+        """The condition on one row of ``product_attrs`` (or an alias of it)."""
         sample = self.value[0] if self.op == "in" and self.value else self.value
         numeric = isinstance(sample, (int, float)) and not isinstance(sample, bool)
-        column = Attribute.value_num if numeric else Attribute.value_str
+        column = table.value_num if numeric else table.value_str
         value = self.value if numeric or self.op == "like" else _as_text(self.value)
-        return exists().where(Attribute.product_seq == Product.seq,
-                              Attribute.key == self.key, _compare(column, self.op, value))
+        return and_(table.key == self.key, _compare(column, self.op, value))
 
 
 def _as_text(value: Any) -> Any:
@@ -89,12 +93,23 @@ def conditions_from(**equal: Any) -> tuple[Condition, ...]:
 
 
 def statement(type_name: str | None, conditions: tuple[Condition, ...]) -> Select[Any]:
-    """A SELECT of products of a type meeting all conditions, newest first (not yet scoped)."""
+    """A SELECT of products of a type meeting all conditions, newest first (not yet scoped).
+
+    The first equality condition on an attribute drives the query through its index (put
+    the most selective first, e.g. the night); the others are index probes per candidate.
+    So a lookup costs what it finds, not the size of the archive.
+    """
     stmt = select(Product)
+    rest = list(conditions)
+    driver = next((c for c in rest if c.key not in COLUMNS and c.op in ("==", "in")), None)
+    if driver is not None:
+        rest.remove(driver)
+        first = aliased(Attribute)
+        stmt = stmt.join(first, and_(first.product_seq == Product.seq, driver.on(first)))
     if type_name is not None:
         stmt = stmt.where(Product.type == type_name)
-    if conditions:
-        stmt = stmt.where(and_(*(c.clause() for c in conditions)))
+    if rest:
+        stmt = stmt.where(and_(*(c.clause() for c in rest)))
     return stmt.order_by(Product.seq.desc())
 
 
