@@ -15,6 +15,13 @@ from wisehub.hub.launcher import RunningHub
 from wisehub.hub.sharesync import Grant, GroupShare, plan
 
 SCOPES = ("access:servers!server=ann/",)
+SHARE_FROM_NOTEBOOK = """
+import os, requests
+api, me = os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_USER"]
+reply = requests.post(f"{{api}}/shares/{{me}}/", json={{"group": "{group}"}},
+                      headers={{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}})
+print(reply.status_code)
+"""
 
 
 def test_plan_grants_members_but_not_the_owner():
@@ -72,9 +79,9 @@ def test_group_share_reaches_members_and_is_revoked(hub: RunningHub):
                 await api.create_user(name)
             await api.create_group(group, [owner, member, other_member])
             await api.spawn(owner)
-            owner_token = await api.token_for(owner)
-            # The owner shares with their group, as they would from a notebook or the API.
-            await api.api("POST", f"/shares/{owner}/", {"group": group}, token=owner_token)
+            # The owner shares with their group from a notebook, with the server's own token.
+            shared = await api.run_code(owner, SHARE_FROM_NOTEBOOK.format(group=group))
+            assert shared.strip() == "200", shared
             await _wait_for(api, member, owner, 200)
             await _wait_for(api, other_member, owner, 200)
             assert await _status_with_fresh_token(api, outsider, owner) == 403
@@ -83,7 +90,8 @@ def test_group_share_reaches_members_and_is_revoked(hub: RunningHub):
             await _wait_for(api, member, owner, 403)
             assert await _status_with_fresh_token(api, other_member, owner) == 200
             # ...and so does removing the group share.
-            await api.api("PATCH", f"/shares/{owner}/", {"group": group}, token=owner_token)
+            await api.api("PATCH", f"/shares/{owner}/", {"group": group},
+                          token=await api.token_for(owner))
             await _wait_for(api, other_member, owner, 403)
             await api.stop(owner)
 

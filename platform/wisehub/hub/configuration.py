@@ -7,7 +7,7 @@ in cluster mode. Mode-specific parts (network, spawner, homes and volumes) sit b
 >>> from traitlets.config import Config
 >>> from wisehub.config import Settings
 >>> c = Config()
->>> configure(c, Settings(data_dir="/tmp/wh-doc"))
+>>> configure(c, Settings(data_dir="/tmp/wh-doc", hub={"demo_password": "demo-1234"}))
 >>> c.JupyterHub.authenticator_class.__name__, sorted(c.JupyterHub.load_groups)
 ('DemoAuthenticator', ['astro101', 'lab'])
 """
@@ -36,7 +36,7 @@ def configure(c: Any, settings: Settings) -> None:
     hub = settings.hub
     directory = load_directory(hub.users_file)
     if settings.mode == "local":
-        _network(c, hub, settings.data_dir / "hub")
+        _network(c, hub, hub_state_dir(settings))
     _authenticator(c, hub, directory)
     _users_and_groups(c, directory)
     _spawner(c, settings)
@@ -191,3 +191,6 @@ def _environment(c: Any, settings: Settings) -> None:
     # Dask fills {port}; the prefix makes the dashboard reachable through jupyter-server-proxy.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
     c.Spawner.environment = env
+    # Upstream's `server` role, plus what sharing this server from a notebook needs.
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
+                                     "shares!server", "read:users:name", "read:groups:name"]
