@@ -45,3 +45,25 @@ def test_db_upgrade(db_url):
     assert first.exit_code == 0 and "empty → 0001" in first.output
     again = runner.invoke(app, ["db", "upgrade", "--url", db_url])
     assert "already at 0001" in again.output
+
+
+def test_register_raw_and_default_store_from_settings(sample_set, tmp_path, monkeypatch):
+    from wisehub.config import get_settings
+    from wisehub.lineage import default_store, set_default_store
+
+    monkeypatch.setenv("WISEHUB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WISEHUB_USER", "cy")
+    monkeypatch.setenv("WISEHUB_GROUPS", "lab")
+    monkeypatch.setenv("WISEHUB_LINEAGE_PRIVILEGE", "group")
+    get_settings.cache_clear()
+    set_default_store(None)
+    try:
+        done = runner.invoke(app, ["lineage", "register-raw", str(sample_set.stores["raw"])])
+        assert done.exit_code == 0 and "registered 102 new raw frame(s)" in done.output
+        store = default_store()
+        assert str(store.engine.url).endswith(str(tmp_path / "lineage.sqlite"))
+        raw = store.select("RawFrame", (), limit=1)[0]
+        assert (raw.owner, raw.privilege, raw.group) == ("cy", "group", "lab")
+    finally:
+        set_default_store(None)
+        get_settings.cache_clear()

@@ -1,4 +1,5 @@
-"""``wisehub lineage …`` (show, tree, prov, invalidate, inspect) and ``wisehub db upgrade``.
+"""``wisehub lineage …`` (show, tree, prov, invalidate, inspect, register-raw) and
+``wisehub db upgrade``.
 
 Every command runs in the user's context from settings (``WISEHUB_USER``, ``_GROUPS``,
 ``_PROJECT``), so it sees exactly what the user may read.
@@ -102,6 +103,18 @@ def inspect(
     """Record a person's verdict on a product (``is_valid``)."""
     product = _store().inspect(pid, valid)
     typer.echo(f"{product.type} {product.name}: is_valid={product.is_valid}")
+
+
+@app.command("register-raw")
+def register_raw(store_url: Annotated[str, typer.Argument(
+        help="an ingested Zarr store (path or URL) with dims frame, y, x")]) -> None:
+    """Register each frame of an ingested store as a RawFrame product (skips known ones)."""
+    from wisehub.lineage.targets import register_raw as register
+
+    store = _store()
+    options = store.storage.storage_options if store.storage else None
+    added = register(store, store_url, options or None)
+    typer.echo(f"registered {added} new raw frame(s) from {store_url}")
 
 
 @db_app.command("upgrade")
