@@ -112,6 +112,9 @@ def test_weighted_mean(stack):
     data = np.ma.masked_invalid(stack.values.astype(np.float64))
     expected = np.ma.average(data, axis=0, weights=weights).filled(np.nan)
     assert_same(ours, expected)
+    clipped = quiet(lambda: combine(stack, "sigma_clip", weights=weights).compute())
+    kept = np.ma.masked_array(data, quiet(sigma_clip, stack.values, axis=0).mask | data.mask)
+    assert_same(clipped, np.ma.average(kept, axis=0, weights=weights).filled(np.nan))
 
 
 def test_raw_integers_are_combined_exactly():
@@ -177,6 +180,7 @@ def test_bad_stacks_are_refused(frames, message):
     (dict(method="sigma_clip", maxiters=0), "maxiters"),
     (dict(method="sigma_clip", stdfunc="iqr"), "stdfunc"),
     (dict(weights=[1.0, 0.0, 1.0]), "weights"),
+    (dict(method="median", weights=[1.0, 2.0, 1.0]), "weights apply to"),
     (dict(scale=[1.0, 2.0]), "one value per frame"),
     (dict(mask=np.zeros((3, 3), bool)), "does not fit"),
     (dict(saturate="header"), "SATURATE"),

@@ -18,13 +18,14 @@ the *last* bounds.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
 MEAN, MEDIAN, SIGMA_CLIP, MINMAX = 0, 1, 2, 3
 MAD_TO_STD = 1.482602218505602
-_BLOCK = 64  # pixels gathered at a time by the per-pixel kernel
+_BLOCK = 256  # pixels sorted together by the sorting-network kernel
 
 
 @njit(nogil=True, cache=True)
@@ -74,140 +75,188 @@ def _mean_kernel(data, mask, has_mask, scale, weights, lower, upper, out, count)
         out[p] = acc[p] / wsum[p] if count[p] > 0 else np.nan
 
 
-@njit(nogil=True, cache=True)
-def _kth(a, n, k):
-    """The k-th smallest of ``a[:n]`` (partially reorders ``a``)."""
-    lo, hi = 0, n - 1
-    while lo < hi:
-        pivot = a[k]
-        i, j = lo, hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while pivot < a[j]:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if j < k:
-            lo = i
-        if k < i:
-            hi = j
-    return a[k]
+def sorting_network(n: int) -> np.ndarray:
+    """Compare-exchange pairs ``(i, j)``, ``i < j``, that sort ``n`` values (Batcher's
+    odd-even merge sort on the next power of two; pairs reaching past ``n`` are dropped,
+    which is exact when the missing values are +inf).
+
+    >>> values = np.array([3.0, 1.0, 2.0])
+    >>> for i, j in sorting_network(3):
+    ...     values[i], values[j] = min(values[i], values[j]), max(values[i], values[j])
+    >>> values.tolist()
+    [1.0, 2.0, 3.0]
+    """
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    a, b = i + j, i + j + k
+                    if a // (2 * p) == b // (2 * p) and b < n:
+                        pairs.append((a, b))
+            k //= 2
+        p *= 2
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 @njit(nogil=True, cache=True)
-def _median(values, n, scratch):
-    """Median of ``values[:n]`` without reordering ``values``."""
-    for i in range(n):
-        scratch[i] = values[i]
-    return _median_inplace(scratch, n)
+def _range_median(s, lo, hi):
+    """Median of the sorted values ``s[lo:hi]``."""
+    m = hi - lo
+    mid = lo + m // 2
+    if m % 2:
+        return s[mid]
+    return 0.5 * (s[mid - 1] + s[mid])
 
 
 @njit(nogil=True, cache=True)
-def _clip_bounds(values, n, use_median, use_mad, maxiters, sigma_lower, sigma_upper, scratch):
-    """Astropy's iterative bounds for ``values[:n]`` (compacted in place)."""
+def _range_mad(s, lo, hi, median):
+    """Median of ``|s - median|`` over the sorted range: merge outward from the median."""
+    m = hi - lo
+    right = lo
+    while right < hi and s[right] < median:
+        right += 1
+    left = right - 1
+    below = 0.0
+    current = 0.0
+    for step in range(m // 2 + 1):
+        if left < lo or (right < hi and s[right] - median < median - s[left]):
+            current = s[right] - median
+            right += 1
+        else:
+            current = median - s[left]
+            left -= 1
+        if step == m // 2 - 1:
+            below = current
+    return current if m % 2 else 0.5 * (below + current)
+
+
+@njit(nogil=True, cache=True)
+def _clip_bounds(s, n, use_median, use_mad, maxiters, sigma_lower, sigma_upper):
+    """Astropy's iterative sigma-clipping bounds for the sorted values ``s[:n]``.
+
+    Survivors of sorted values always form a range ``[lo, hi)``.
+    """
+    lo, hi = 0, n
     iteration = 0
-    lo = hi = np.nan
     while True:
+        m = hi - lo
         mean = 0.0
-        for i in range(n):
-            mean += values[i]
-        mean /= n
-        median = _median(values, n, scratch) if use_median or use_mad else mean
+        for i in range(lo, hi):
+            mean += s[i]
+        mean /= m
+        median = _range_median(s, lo, hi) if use_median or use_mad else mean
         centre = median if use_median else mean
         if use_mad:
-            for i in range(n):
-                scratch[i] = abs(values[i] - median)
-            spread = _median_inplace(scratch, n) * MAD_TO_STD
+            spread = _range_mad(s, lo, hi, median) * MAD_TO_STD
         else:
             spread = 0.0
-            for i in range(n):
-                spread += (mean - values[i]) ** 2
-            spread = math.sqrt(spread / n)
-        lo = centre - sigma_lower * spread
-        hi = centre + sigma_upper * spread
-        kept = 0
-        for i in range(n):
-            if lo <= values[i] <= hi:
-                values[kept] = values[i]
-                kept += 1
+            for i in range(lo, hi):
+                spread += (mean - s[i]) ** 2
+            spread = math.sqrt(spread / m)
+        low = centre - sigma_lower * spread
+        high = centre + sigma_upper * spread
+        new_lo, new_hi = lo, hi
+        while new_lo < new_hi and s[new_lo] < low:
+            new_lo += 1
+        while new_hi > new_lo and s[new_hi - 1] > high:
+            new_hi -= 1
         iteration += 1
-        if kept == 0 or kept == n or (maxiters != -1 and iteration >= maxiters):
-            return lo, hi
-        n = kept
+        if new_hi == new_lo or (new_lo == lo and new_hi == hi) or (
+                maxiters != -1 and iteration >= maxiters):
+            return low, high
+        lo, hi = new_lo, new_hi
 
 
 @njit(nogil=True, cache=True)
-def _median_inplace(a, n):
-    """Median of ``a[:n]``, reordering ``a``."""
-    upper = _kth(a, n, n // 2)
-    if n % 2:
-        return upper
-    below = a[0]
-    for i in range(1, n // 2):
-        below = max(below, a[i])
-    return 0.5 * (below + upper)
+def _sorted_kernel(data, mask, has_mask, scale, weights, lower, upper, network, method, nlow,
+                   nhigh, use_median, use_mad, maxiters, sigma_lower, sigma_upper, out, count,
+                   values, ordered, uniform):
+    """Median, sigma-clipped mean or min/max-rejected mean of each pixel.
 
-
-@njit(nogil=True, cache=True)
-def _pixel_kernel(data, mask, has_mask, scale, weights, lower, upper, method, nlow, nhigh,
-                  use_median, use_mad, maxiters, sigma_lower, sigma_upper, out, count):
-    """Median, sigma-clipped mean or min/max-rejected mean, one pixel at a time."""
+    Pixels are handled ``_BLOCK`` at a time: their valid values (invalid ones as +inf) are
+    sorted by a sorting network whose compare-exchanges run across the pixels of the block
+    (branch-free, vectorised); then each pixel reads what it needs from its sorted column.
+    ``values`` and ``ordered`` are ``(frames, _BLOCK)`` work buffers; float32 ones suffice
+    (and sort twice as fast) when the values need no scaling.
+    """
     nframe, npix = data.shape
-    block = np.empty((_BLOCK, nframe))
-    values = np.empty(nframe)
-    frames = np.empty(nframe, dtype=np.int64)
-    work = np.empty(nframe)
-    scratch = np.empty(nframe)
-    for p in range(npix):
-        j = p % _BLOCK
-        if j == 0:  # gather the next pixels frame by frame: short contiguous reads
-            width = min(_BLOCK, npix - p)
-            for f in range(nframe):
-                for k in range(width):
-                    block[k, f] = data[f, p + k]
-        n = 0
+    valid = np.zeros(_BLOCK, dtype=np.int64)
+    column = np.empty(nframe)
+    infinity = values.dtype.type(np.inf)
+    for start in range(0, npix, _BLOCK):
+        width = min(_BLOCK, npix - start)
+        valid[:] = 0
         for f in range(nframe):
-            v = block[j, f]
-            if (not has_mask or not mask[f, p]) and _is_valid(v, lower, upper):
-                values[n] = v * scale[f]
-                frames[n] = f
-                n += 1
-        out[p] = np.nan
-        count[p] = 0
-        if n == 0:
-            continue
-        if method == MEDIAN:
-            out[p] = _median(values, n, scratch)
-            count[p] = n
-            continue
-        acc = 0.0
-        wsum = 0.0
-        kept = 0
-        if method == SIGMA_CLIP:
-            for i in range(n):
-                work[i] = values[i]
-            lo, hi = _clip_bounds(work, n, use_median, use_mad, maxiters, sigma_lower,
-                                  sigma_upper, scratch)
-            for i in range(n):
-                if not (values[i] < lo or values[i] > hi):
-                    w = weights[frames[i]]
-                    acc += w * values[i]
-                    wsum += w
-                    kept += 1
-        else:
-            order = np.argsort(values[:n], kind="mergesort")
-            for r in range(nlow, n - nhigh):
-                i = order[r]
-                w = weights[frames[i]]
-                acc += w * values[i]
-                wsum += w
-                kept += 1
-        if kept > 0:
-            out[p] = acc / wsum
-            count[p] = kept
+            s = scale[f]
+            for k in range(width):
+                raw = data[f, start + k]
+                v = float(raw)
+                ok = v - v == 0.0 and lower <= v <= upper  # finite, inside the thresholds
+                if has_mask:
+                    ok = ok and not mask[f, start + k]
+                values[f, k] = v * s if ok else infinity
+                valid[k] += ok
+        ordered[:, :width] = values[:, :width]
+        for c in range(network.shape[0]):
+            i = network[c, 0]
+            j = network[c, 1]
+            for k in range(width):
+                a = ordered[i, k]
+                b = ordered[j, k]
+                ordered[i, k] = min(a, b)
+                ordered[j, k] = max(a, b)
+        for k in range(width):
+            p = start + k
+            n = valid[k]
+            out[p] = np.nan
+            count[p] = 0
+            if n == 0:
+                continue
+            for i in range(n):  # this pixel's sorted values, contiguous
+                column[i] = float(ordered[i, k])
+            if method == MEDIAN:
+                out[p] = _range_median(column, 0, n)
+                count[p] = n
+            elif method == MINMAX:
+                if n - nhigh > nlow:
+                    total = 0.0
+                    for i in range(nlow, n - nhigh):
+                        total += column[i]
+                    out[p] = total / (n - nhigh - nlow)
+                    count[p] = n - nhigh - nlow
+            else:
+                low, high = _clip_bounds(column, n, use_median, use_mad, maxiters,
+                                         sigma_lower, sigma_upper)
+                total = 0.0
+                wsum = 0.0
+                kept = 0
+                if uniform:  # survivors are a sorted range: every valid value in the bounds
+                    for i in range(n):
+                        if not (column[i] < low or column[i] > high):
+                            total += column[i]
+                            kept += 1
+                    wsum = kept
+                else:
+                    for f in range(nframe):
+                        v = float(values[f, k])
+                        if v != np.inf and not (v < low or v > high):
+                            total += weights[f] * v
+                            wsum += weights[f]
+                            kept += 1
+                if kept:
+                    out[p] = total / wsum
+                    count[p] = kept
+
+
+@lru_cache(maxsize=32)
+def _network(n: int) -> np.ndarray:
+    return sorting_network(n)
 
 
 def combine_tile(
@@ -245,7 +294,11 @@ def combine_tile(
     if method == MEAN:
         _mean_kernel(flat, flat_mask, has_mask, scale, weights, lower, upper, out, count)
     else:
-        _pixel_kernel(flat, flat_mask, has_mask, scale, weights, lower, upper, method, nlow,
-                      nhigh, use_median, use_mad, maxiters, sigma_lower, sigma_upper, out,
-                      count)
+        exact32 = flat.dtype.itemsize <= 2 or flat.dtype == np.float32
+        work = np.float32 if exact32 and np.all(scale == 1.0) else np.float64
+        values = np.empty((nframe, _BLOCK), dtype=work)
+        _sorted_kernel(flat, flat_mask, has_mask, scale, weights, lower, upper,
+                       _network(nframe), method, nlow, nhigh, use_median, use_mad, maxiters,
+                       sigma_lower, sigma_upper, out, count, values, np.empty_like(values),
+                       bool(np.all(weights == weights[0])))
     return out.reshape(shape), count.reshape(shape)

@@ -111,7 +111,7 @@ def combine(
     scale : per-frame factors, or "median"/"mean"
         Frames are multiplied by these before combining (and before rejection);
         "median" uses 1/median of each frame, for flats.
-    weights : per-frame positive weights of the mean (ignored by ``median``).
+    weights : per-frame positive weights of the mean (``mean`` and ``sigma_clip`` only).
     sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc
         As astropy's ``sigma_clip``; ``maxiters=None`` iterates until nothing changes.
     min_clip, max_clip : values below/above these (before scaling) are ignored.
@@ -135,6 +135,8 @@ def combine(
     if method not in _METHODS:
         raise ReduceError(f"combine: unknown method {method!r}; choose one of {list(_METHODS)}")
     stack = as_stack(frames)
+    if weights is not None and method not in ("mean", "sigma_clip"):
+        raise ReduceError(f"combine: weights apply to 'mean' and 'sigma_clip', not {method!r}")
     nframe = stack.sizes[FRAME]
     params = _kernel_params(method, sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc,
                             nlow, nhigh)
