@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "samples": "wisehub.samples",
     "storage": "wisehub.storage",
+    "viz": "wisehub.viz",
     "ingest": "wisehub.ingest",
     "cluster": "wisehub.compute:cluster",
     "reduce": "wisehub.reduce",

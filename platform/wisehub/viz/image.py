@@ -1,0 +1,101 @@
+"""Astronomical images: zscale/asinh stretch, RA/Dec tick labels and datashader rasterisation.
+
+>>> import numpy as np
+>>> img = image(np.random.default_rng(0).normal(100, 5, (64, 64)))
+>>> type(img).__name__
+'Image'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import holoviews as hv
+import numpy as np
+import xarray as xr
+from astropy.wcs import WCS
+
+from wisehub.viz._backends import styled
+from wisehub.viz.sky import sky_ticks, wcs_from_header_string
+from wisehub.viz.stretch import Interval, Stretch, limits, stretch
+
+RASTERIZE_ABOVE = 1_000_000
+"""Images with more pixels than this are rasterised with datashader (re-aggregated on zoom)."""
+
+
+def _as_2d(data: Any) -> xr.DataArray:
+    """A 2-D DataArray with 0-based pixel coordinates ``y``, ``x`` (row 0 at the bottom)."""
+    if isinstance(data, xr.Dataset):
+        if "data" not in data:
+            raise ValueError("image() got a Dataset without a 'data' variable; pass the array")
+        data = data["data"]
+    arr = data if isinstance(data, xr.DataArray) else xr.DataArray(data)
+    if arr.ndim != 2:
+        dims = ", ".join(f"{d}={n}" for d, n in arr.sizes.items())
+        raise ValueError(
+            f"image() needs a 2-D array but got dims ({dims}); select one frame first, "
+            "e.g. ds['data'].isel(frame=0)"
+        )
+    ny, nx = arr.shape
+    return xr.DataArray(
+        arr.data,
+        dims=("y", "x"),
+        coords={"y": np.arange(ny), "x": np.arange(nx)},
+        name=arr.name or "value",
+        attrs=arr.attrs,
+    )
+
+
+def _find_wcs(data: Any) -> WCS | None:
+    """The WCS carried by a frame as its ``WCSHDR`` coordinate, if any."""
+    coords = getattr(data, "coords", {})
+    if "WCSHDR" in coords and coords["WCSHDR"].ndim == 0:
+        return wcs_from_header_string(str(coords["WCSHDR"].values))
+    return None
+
+
+def image(
+    data: Any,
+    *,
+    wcs: WCS | None = None,
+    stretch_kind: Stretch = "asinh",
+    interval: Interval = "zscale",
+    cmap: str = "gray",
+    title: str = "",
+    width: int = 500,
+    rasterize: bool | None = None,
+) -> hv.Image | hv.DynamicMap:
+    """Show a 2-D frame with a display stretch, and RA/Dec labels when a WCS is known.
+
+    ``data`` is a numpy/dask array, a 2-D DataArray (one frame of an ingested dataset, whose
+    ``WCSHDR`` coordinate supplies the WCS) or a Dataset with a ``data`` variable. Images larger
+    than :data:`RASTERIZE_ABOVE` pixels (or with ``rasterize=True``) are rasterised with
+    datashader, so a 4k × 4k frame stays interactive; the result is then a DynamicMap.
+
+    >>> image(np.ones((8, 8)), stretch_kind="linear", interval="minmax").vdims[0].name
+    'value'
+    """
+    wcs = wcs if wcs is not None else _find_wcs(data)
+    arr = _as_2d(data)
+    lo, hi = limits(arr.data, interval)
+    shown = stretch(arr, stretch_kind, vmin=lo, vmax=hi)
+    vdim = hv.Dimension("value", label=f"{stretch_kind} [{lo:.4g}, {hi:.4g}]")
+    element = hv.Image(shown, kdims=["x", "y"], vdims=[vdim])
+    common: dict[str, Any] = {"cmap": cmap, "colorbar": True, "clim": (0.0, 1.0), "title": title}
+    if wcs is not None:
+        ticks = sky_ticks(wcs, arr.shape)
+        common |= {"xticks": ticks.x, "yticks": ticks.y,
+                   "xlabel": ticks.xlabel, "ylabel": ticks.ylabel}
+    element = styled(
+        element,
+        common=common,
+        bokeh={"frame_width": width, "data_aspect": 1, "tools": ["hover"]},
+        matplotlib={"aspect": "equal"},
+    )
+    if rasterize is None:
+        rasterize = arr.size > RASTERIZE_ABOVE
+    if not rasterize:
+        return element
+    from holoviews.operation.datashader import rasterize as ds_rasterize
+
+    return ds_rasterize(element, width=width, height=max(1, width * arr.shape[0] // arr.shape[1]))
