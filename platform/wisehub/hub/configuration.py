@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wisehub.config import Settings, SettingsError
-from wisehub.hub import profiles, provision
+from wisehub.hub import profiles, provision, sharesync
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 
 SHARE_SYNC = "wisehub-share-sync"
@@ -179,8 +179,10 @@ def _services(c: Any, hub: HubSettings, state: Path) -> None:
         {"name": CULLER, "command": [
             sys.executable, "-m", "jupyterhub_idle_culler",
             f"--timeout={hub.idle_timeout}", f"--cull-every={hub.cull_every}"]},
+        # Run by path: the service needs only the standard library and requests, and
+        # importing the wisehub package would cost it ~100 MB of science libraries.
         {"name": SHARE_SYNC, "command": [
-            sys.executable, "-m", "wisehub.hub.sharesync",
+            sys.executable, str(Path(sharesync.__file__)),
             f"--interval={hub.share_sync_interval}", f"--state={state / 'share-sync.json'}"]},
     ]
 

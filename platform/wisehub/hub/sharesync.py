@@ -7,7 +7,8 @@ the group. Shares a user made directly are never touched. Only groups the owner 
 expanded: a user shares with *their* groups.
 
 Run by the hub (see :func:`wisehub.hub.configure`) as
-``python -m wisehub.hub.sharesync --interval 5 --state share-sync.json``.
+``python …/wisehub/hub/sharesync.py --interval 5 --state share-sync.json``; it imports only
+the standard library and requests, so it stays small.
 
 >>> shares = [GroupShare("ann", "", "lab", ("access:servers!server=ann/",))]
 >>> grant, revoke = plan(shares, {"lab": {"ann", "bob"}}, existing=set(), expanded=set())
