@@ -148,6 +148,10 @@ async def crowd(hub: RunningHub, prefix: str, users: int) -> tuple[list[float], 
     return times, users - len(times), rss.peak
 
 
+def progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -164,11 +168,14 @@ def main(argv: list[str] | None = None) -> None:
             spawn = {k: [] for k in hubs}
             first = {k: [] for k in hubs}
             for i in range(args.repeats):  # alternate, so drift in machine load hits both
+                progress(f"single-user runs, repeat {i + 1} of {args.repeats}")
                 for name, hub in hubs.items():
                     spawn[name].append(asyncio.run(spawn_to_ready(hub, f"spawn{i}")))
                     first[name].append(asyncio.run(login_to_result(hub, f"first{i}")))
-            crowds = {name: asyncio.run(crowd(hub, "crowd", args.users))
-                      for name, hub in hubs.items()}
+            crowds = {}
+            for name, hub in hubs.items():
+                progress(f"{args.users} concurrent users on {name}")
+                crowds[name] = asyncio.run(crowd(hub, "crowd", args.users))
         finally:
             stop(plain)
             stop(ours)
