@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from wisehub.config import get_settings
+from wisehub.dev.ceph import CephCluster, ceph_cluster
 from wisehub.samples import SampleSet, make_samples
 
 # The samples every test shares: small, but with every feature (3 nights, 2 chips).
@@ -28,3 +29,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def sample_set(data_dir: Path) -> SampleSet:
     """The sample observations under ``data_dir/samples``, made once per session."""
     return make_samples(data_dir / "samples", **SAMPLE_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def ceph() -> Iterator[CephCluster]:
+    """A real single-node Ceph (mon, memstore OSD, RGW) on 127.0.0.1 for the whole session."""
+    with ceph_cluster() as cluster:
+        yield cluster

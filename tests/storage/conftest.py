@@ -1,21 +1,13 @@
-"""Fixtures for storage tests on a real Ceph RGW (started once per session)."""
+"""Fixtures for storage tests on the session's real Ceph RGW (``ceph``, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from wisehub.dev.ceph import CephCluster, ceph_cluster
+from wisehub.dev.ceph import CephCluster
 from wisehub.storage.rgw_admin import RGWAdmin
 from wisehub.storage.s3 import S3Storage, open_s3
-
-
-@pytest.fixture(scope="session")
-def ceph() -> Iterator[CephCluster]:
-    """A real single-node Ceph (mon, memstore OSD, RGW) on 127.0.0.1 for the whole session."""
-    with ceph_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="session")
