@@ -23,12 +23,14 @@ def _register() -> None:
     from wisehub.lineage import cli as lineage_cli
     from wisehub.reduce.cli import app as reduce_app
     from wisehub.samples.cli import app as samples_app
+    from wisehub.storage.cli import app as storage_app
 
     app.add_typer(samples_app, name="samples")
     app.add_typer(lineage_cli.app, name="lineage")
     app.add_typer(lineage_cli.db_app, name="db")
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(dev_app, name="dev")
+    app.add_typer(storage_app, name="storage")
     app.add_typer(reduce_app, name="reduce")
     app.command("ingest")(ingest)
     app.command("up")(up)
