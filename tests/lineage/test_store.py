@@ -118,12 +118,20 @@ def test_schema_upgrade_and_newer_schema_is_refused(db_url):
         LineageStore(db_url, Context("ada"), engine=engine)
     assert schema_state(engine)[0] == "9999"  # left unchanged
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
     engine.dispose()
 
 
-def test_older_schema_without_auto_upgrade_says_what_to_run(db_url):
+def test_older_schema_is_migrated_step_by_step(db_url):
     engine = create_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO products (pid, type, name, owner, privilege, created_at, "
+                          "meta, quality_flags, is_valid) VALUES ('p1', 'Raw', 'kept', 'ada', 1, "
+                          "'2024-01-01 00:00:00', '{}', 0, 1)"))
     with pytest.raises(SchemaError, match="run `wisehub db upgrade`"):
         LineageStore(db_url, Context("ada"), engine=engine, auto_upgrade=False)
+    assert upgrade(engine) == head_revision() == "0002"
+    store = LineageStore(db_url, Context("ada"), engine=engine, auto_upgrade=False)
+    assert store.product("p1").name == "kept"
     engine.dispose()

@@ -120,6 +120,7 @@ class Product(Base):
     __table_args__ = (
         Index("ix_products_target_key", "target_key", "seq"),
         Index("ix_products_type_seq", "type", "seq"),
+        Index("ix_products_type_valid_to", "type", "valid_to"),
         Index("ix_products_owner", "owner"),
         Index("ix_products_process", "process_seq"),
     )

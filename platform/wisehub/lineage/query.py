@@ -92,16 +92,19 @@ def conditions_from(**equal: Any) -> tuple[Condition, ...]:
                  else Condition(attr_key(k), "==", v) for k, v in equal.items())
 
 
-def statement(type_name: str | None, conditions: tuple[Condition, ...]) -> Select[Any]:
+def statement(type_name: str | None, conditions: tuple[Condition, ...], *,
+              drive: bool = True) -> Select[Any]:
     """A SELECT of products of a type meeting all conditions, newest first (not yet scoped).
 
     The first equality condition on an attribute drives the query through its index (put
     the most selective first, e.g. the night); the others are index probes per candidate.
-    So a lookup costs what it finds, not the size of the archive.
+    So a lookup costs what it finds, not the size of the archive. ``drive=False`` leaves the
+    choice to the caller's own indexed condition (e.g. a validity window).
     """
     stmt = select(Product)
     rest = list(conditions)
-    driver = next((c for c in rest if c.key not in COLUMNS and c.op in ("==", "in")), None)
+    driver = next((c for c in rest if c.key not in COLUMNS and c.op in ("==", "in")), None) \
+        if drive else None
     if driver is not None:
         rest.remove(driver)
         first = aliased(Attribute)

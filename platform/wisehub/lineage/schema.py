@@ -2,10 +2,12 @@
 
 >>> from sqlalchemy import create_engine
 >>> engine = create_engine("sqlite://")
->>> upgrade(engine)
+>>> upgrade(engine, "0001")
 '0001'
 >>> schema_state(engine)
-('0001', '0001')
+('0001', '0002')
+>>> upgrade(engine)
+'0002'
 """
 
 from __future__ import annotations
@@ -53,16 +55,17 @@ def _check_known(engine: Engine, current: str | None) -> None:
         )
 
 
-def upgrade(engine: Engine) -> str:
-    """Migrate the database to the head revision; return it. A newer schema is refused."""
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Migrate the database to ``revision`` (default: head); return it. Newer is refused."""
     current, head = schema_state(engine)
     _check_known(engine, current)
-    if current != head:
+    target = head if revision == "head" else revision
+    if current != target:
         config = _config()
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-    return head
+            command.upgrade(config, target)
+    return target
 
 
 def ensure_current(engine: Engine, *, auto_upgrade: bool) -> None:

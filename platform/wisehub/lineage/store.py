@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError, privilege_level
@@ -204,7 +205,7 @@ class LineageStore:
 
         Newer creations eclipse older ones.
         """
-        stmt = (statement(type_name, tuple(conditions))
+        stmt = (statement(type_name, tuple(conditions), drive=False)
                 .where(self.context.readable(), Product.is_valid >= 1,
                        Product.quality_flags == 0, Product.valid_from <= at,
                        Product.valid_to > at).limit(1))
@@ -324,21 +325,25 @@ class LineageStore:
             nonlocal total
             if not batch_items:
                 return
-            rows = [{"pid": str(uuid.uuid4()), "type": type_name, "name": n, "created_at": now,
-                     "meta": dict(m), "quality_flags": 0, "is_valid": 1, "data_uri": data_uri,
-                     **scope} for n, _, m in batch_items]
+            pids = [str(uuid.uuid4()) for _ in batch_items]
+            rows = [{"pid": pid, "type": type_name, "name": name, "created_at": now,
+                     "meta": dict(meta), "quality_flags": 0, "is_valid": 1,
+                     "data_uri": data_uri, **scope}
+                    for pid, (name, _, meta) in zip(pids, batch_items, strict=True)]
             with self.engine.begin() as conn:
-                first = conn.execute(insert(Product).returning(Product.seq, Product.pid),
-                                     rows).all()
-                seq_of = {pid: seq for seq, pid in first}
+                _insert_many(conn, Product.__table__, rows)
+                seq_of: dict[str, int] = {}
+                for chunk in range(0, len(pids), 900):
+                    seq_of.update(conn.execute(select(Product.pid, Product.seq).where(
+                        Product.pid.in_(pids[chunk:chunk + 900]))).tuples().all())
                 attrs = []
-                for row, (_, values, _) in zip(rows, batch_items, strict=True):
+                for pid, (_, values, _) in zip(pids, batch_items, strict=True):
+                    seq = seq_of[pid]
                     for key, value in values.items():
                         text, number = _attr_values(value)
-                        attrs.append({"product_seq": seq_of[row["pid"]], "key": attr_key(key),
+                        attrs.append({"product_seq": seq, "key": attr_key(key),
                                       "value_str": text, "value_num": number})
-                if attrs:
-                    conn.execute(insert(Attribute), attrs)
+                _insert_many(conn, Attribute.__table__, attrs)
             total += len(batch_items)
             batch_items.clear()
 
@@ -404,6 +409,35 @@ class LineageStore:
                 self.storage.delete(row.data_uri)
             row.data_deleted_at = utcnow()
         return self.product(pid)
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows through the driver's executemany (SQLAlchemy's per-row parameter
+    building costs more than the database at 10⁶ rows); column types still convert values."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    columns = [c for c in table.columns if c.name in rows[0]]
+    convert = [c.type.bind_processor(dialect) or (_json_text if isinstance(c.type, JSON)
+                                                  else None) for c in columns]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c.name) for c in columns)
+    values = [tuple(f(row[c.name]) if f else row[c.name]
+                    for c, f in zip(columns, convert, strict=True)) for row in rows]
+    if dialect.name == "postgresql":  # COPY is several times faster than batched INSERTs
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) "
+                         f"VALUES ({', '.join([mark] * len(columns))})", values)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
 
 
 def _reopen(url: str, context: Context, storage: Storage | None) -> LineageStore:
