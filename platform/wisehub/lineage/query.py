@@ -92,6 +92,9 @@ def conditions_from(**equal: Any) -> tuple[Condition, ...]:
                  else Condition(attr_key(k), "==", v) for k, v in equal.items())
 
 
+_DRIVER = aliased(Attribute, name="driver")  # one per statement; made once, it is costly
+
+
 def statement(type_name: str | None, conditions: tuple[Condition, ...], *,
               drive: bool = True) -> Select[Any]:
     """A SELECT of products of a type meeting all conditions, newest first (not yet scoped).
@@ -107,8 +110,7 @@ def statement(type_name: str | None, conditions: tuple[Condition, ...], *,
         if drive else None
     if driver is not None:
         rest.remove(driver)
-        first = aliased(Attribute)
-        stmt = stmt.join(first, and_(first.product_seq == Product.seq, driver.on(first)))
+        stmt = stmt.join(_DRIVER, and_(_DRIVER.product_seq == Product.seq, driver.on(_DRIVER)))
     if type_name is not None:
         stmt = stmt.where(Product.type == type_name)
     if rest:
