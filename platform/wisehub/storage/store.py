@@ -112,8 +112,7 @@ class Storage:
 
     def url(self, key: str) -> str:
         """The full URL of a key below the root."""
-        path = f"{self.root}/{key}".rstrip("/")
-        return path if self.protocol == "file" else f"{self.protocol}://{path}"
+        return self._url_of(f"{self.root}/{key}".rstrip("/"))
 
     def _path(self, key_or_url: str) -> str:
         if "://" in key_or_url or key_or_url.startswith("/"):
@@ -139,10 +138,7 @@ class Storage:
         path = self._path(key_or_url)
         with self._errors(f"looking for {self._url_of(path)}"):
             self.fs.invalidate_cache(path)
-            return self._exists(path)
-
-    def _exists(self, path: str) -> bool:
-        return self.fs.exists(path)
+            return self.fs.exists(path)
 
     @contextmanager
     def staged(self, key: str) -> Iterator[StagedWrite]:
@@ -213,13 +209,13 @@ class Storage:
         """Remove data (metadata elsewhere is kept)."""
         path = self._path(key_or_url)
         with self._errors(f"deleting {self._url_of(path)}"):
-            if self._exists(path):
+            if self.fs.exists(path):
                 self.fs.rm(path, recursive=True)
 
     def _remove_quietly(self, path: str) -> None:
         with suppress(Exception):  # best effort: cleanup_staging() catches what is left
             self.fs.invalidate_cache(path)
-            if self._exists(path):
+            if self.fs.exists(path):
                 self.fs.rm(path, recursive=True)
 
     def _staging_areas(self, prefixes: Iterable[str] | None) -> Iterator[str]:
