@@ -123,6 +123,12 @@ def numpy_runs(array: np.ndarray) -> dict[str, dict[str, float]]:
     return {"numpy nan-aware / astropy": aware, "numpy ceiling": ceiling}
 
 
+def record(rate: dict, key: tuple, value: float) -> None:
+    """Keep one figure and show it at once (the whole run takes minutes)."""
+    rate[key] = value
+    print(f"  {' / '.join(key)}: {value:.3f} GB/s", flush=True)
+
+
 def ratio(rate: dict, ours_key: tuple, reference_key: tuple) -> float:
     return rate.get(ours_key, np.nan) / rate.get(reference_key, np.nan)
 
@@ -147,11 +153,11 @@ def main() -> None:
 
         for what, runs in numpy_runs(array).items():
             for method, seconds in runs.items():
-                rate[what, "-", method] = gigabytes / seconds
+                record(rate, (what, "-", method), gigabytes / seconds)
         if not args.skip_ccdproc:
             for what, runs in ccdproc_runs(array).items():
                 for method, seconds in runs.items():
-                    rate[what, "-", method] = gigabytes / seconds
+                    record(rate, (what, "-", method), gigabytes / seconds)
         del array
 
         for workers in sorted({1, args.workers}):
@@ -165,11 +171,12 @@ def main() -> None:
                         continue
                     for method in METHODS:
                         seconds = timed(lambda p=path, m=method: ours(p, m), 2)
-                        rate[f"ours, {workers} worker(s)", store, method] = gigabytes / seconds
+                        record(rate, (f"ours, {workers} worker(s)", store, method),
+                               gigabytes / seconds)
                     naive = timed(lambda p=path: da.from_zarr(p, component="data")
                                   .mean(axis=0).compute(), 2)
-                    rate[f"naive from_zarr.mean, {workers} worker(s)", store, "mean"] = \
-                        gigabytes / naive
+                    record(rate, (f"naive from_zarr.mean, {workers} worker(s)", store, "mean"),
+                           gigabytes / naive)
             finally:
                 client.close()
                 with contextlib.suppress(TimeoutError):
@@ -178,7 +185,8 @@ def main() -> None:
             ours(stores["tiled"], "mean")
             for method in METHODS:
                 seconds = timed(lambda m=method: ours(stores["tiled"], m), 2)
-                rate[f"ours, {args.workers} threads", "tiled", method] = gigabytes / seconds
+                record(rate, (f"ours, {args.workers} threads", "tiled", method),
+                       gigabytes / seconds)
 
     print(f"\n{'GB/s of input':44s} {'store':7s}" + "".join(f"{m:>12s}" for m in METHODS))
     for what in dict.fromkeys((w, s) for w, s, _ in rate):
