@@ -4,7 +4,7 @@ Run by the platform (the bucket owner, whose RGW user has ``users=*`` caps) when
 groups or projects change; it is idempotent.
 
 >>> keys = provision(admin, storage, {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
->>> keys["ada"]
+>>> keys["ada"]                                                          # doctest: +SKIP
 S3Credentials(access_key='…', secret_key='***')
 """
 
