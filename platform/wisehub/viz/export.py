@@ -12,6 +12,7 @@ Dask workers and in CI.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ def _save_png(obj: Any, path: Path, width: int, height: int, dpi: int) -> None:
     try:
         fig.set_size_inches(width / dpi, height / dpi)
         fig.set_layout_engine("tight")  # keep axis labels inside the exact canvas
-        fig.savefig(path, dpi=dpi, format="png")
+        with warnings.catch_warnings():  # holoviews places colorbar axes itself; that is fine
+            warnings.filterwarnings("ignore", "This figure includes Axes", UserWarning)
+            fig.savefig(path, dpi=dpi, format="png")
     finally:
         plt.close(fig)
