@@ -97,3 +97,22 @@ def test_writes_take_the_context_privilege(make_store):
     assert made.privilege == "group"
     with pytest.raises(PrivilegeError, match="has no group"):
         make_store("zed", privilege="group")
+
+
+def test_the_cli_cannot_reach_private_products_either(bob_and_ada):
+    from typer.testing import CliRunner
+    from wisehub.cli import app
+    from wisehub.lineage import set_default_store
+
+    bob, ada, sci, _ = bob_and_ada
+    set_default_store(ada)
+    try:
+        for command in (["show"], ["tree"], ["prov"], ["invalidate"],
+                        ["inspect", "--valid", "0"]):
+            args = ["lineage", command[0], sci.pid, *command[1:]]
+            result = CliRunner().invoke(app, args)
+            assert isinstance(result.exception, UnknownProductError), args
+            assert sci.pid not in result.output or "no product" in result.output
+    finally:
+        set_default_store(None)
+    assert bob.product(sci.pid).is_valid == 1
