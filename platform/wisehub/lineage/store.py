@@ -457,9 +457,12 @@ def default_store() -> LineageStore:
         settings = get_settings()
         if str(settings.lineage_db_url).startswith("sqlite:///"):
             settings.ensure_data_dir()
+        # A laptop's SQLite file is migrated on first use; a shared cluster database only by
+        # an operator's `wisehub db upgrade`.
         _DEFAULT.append(LineageStore(str(settings.lineage_db_url),
                                      Context.from_settings(settings),
-                                     storage=get_storage(settings)))
+                                     storage=get_storage(settings),
+                                     auto_upgrade=settings.mode == "local"))
     return _DEFAULT[0]
 
 
