@@ -91,6 +91,13 @@ def test_shower_spectrum_with_log_axes_and_fit(sample_set, tmp_path):
     assert bars.opts.get(backend="bokeh").kwargs["logx"] is True
     assert _png_pixels(viz.save(plot, tmp_path / "e.png", width=500, height=300)).std() > 10
 
+    counts, edges = np.histogram(e, bins=np.geomspace(e.min(), e.max(), 21))
+    centre, ok = np.sqrt(edges[1:] * edges[:-1]), counts > 0
+    spec = viz.spectrum(centre[ok], counts[ok], yerr=np.sqrt(counts[ok]), logx=True, logy=True,
+                        fit=lambda x: counts[0] * (x / centre[0]) ** -1.7)
+    assert [type(el).__name__ for el in spec] == ["Scatter", "ErrorBars", "Curve"]
+    assert _png_pixels(viz.save(spec, tmp_path / "s.png", width=500, height=300)).std() > 10
+
 
 def test_lineage_graph_colours_qc_states(ccd_lineage, tmp_path):
     store, reduced, _, _ = ccd_lineage

@@ -67,8 +67,10 @@ def spectrum(x: Any, y: Any, *, yerr: Any = None, logx: bool = False, logy: bool
         parts.append(styled(hv.Curve((x, y), xlabel, ylabel, label="data"),
                             **_axes(logx, logy, width, title=title)))
     else:
-        parts.append(styled(hv.Scatter((x, y), xlabel, ylabel, label="data"),
-                            **_axes(logx, logy, width, title=title, size=6)))
+        axes = _axes(logx, logy, width, title=title)
+        axes["bokeh"]["size"] = 6
+        parts.append(styled(hv.Scatter((x, y), xlabel, ylabel, label="data"), **axes,
+                            matplotlib={"s": 25}))
         parts.append(hv.ErrorBars((x, y, np.asarray(yerr, dtype=float)), xlabel,
                                   [ylabel, "yerr"]))
     if fit is not None:

@@ -1,0 +1,18 @@
+"""The school tutorials run top to bottom on the sample data and reach the right answers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+
+def test_cosmic_ray_knee_and_spectral_index(run_notebook, sample_set):
+    truth = sample_set.truth["showers"]
+    got = run_notebook("tutorials/03-cosmic-rays-knee.ipynb",
+                       ["knee_ev", "gamma_below", "gamma_above", "errors"])
+    assert got["gamma_below"] == pytest.approx(truth["gamma_below"], abs=0.05)
+    assert got["gamma_above"] > got["gamma_below"]  # the spectrum steepens
+    # with ~0.2% of the events above the knee its position is known only to its fit error
+    log_err = got["errors"][1]
+    assert abs(math.log10(got["knee_ev"]) - math.log10(truth["knee_ev"])) < max(2 * log_err, 0.2)
