@@ -40,6 +40,10 @@ class IngestError(ValueError):
     """A FITS file cannot be ingested; the message names the file and what to do."""
 
 
+class StoreExistsError(IngestError, FileExistsError):
+    """The target store already holds data; stores are not overwritten unless asked."""
+
+
 @dataclass
 class FrameHeader:
     """One file's header split into per-frame keywords and its WCS."""

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import fsspec
 import xarray as xr
-from dask.diagnostics import ProgressBar
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
-from wisehub.ingest.headers import IngestError
+from wisehub.ingest.headers import IngestError, StoreExistsError
 
 
 @contextlib.contextmanager
@@ -32,12 +29,14 @@ def write_zarr(
     ds: xr.Dataset,
     url: str,
     storage_options: dict[str, Any] | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
     overwrite: bool = False,
 ) -> str:
-    """Write ``ds`` to a Zarr store at ``url`` via a temporary sibling, then move it into place.
+    """Write ``ds`` to a Zarr store at ``url`` (a path or ``s3://`` URL) through staging.
 
-    If anything fails, the temporary store is removed and ``url`` is untouched.
+    The data go to a staging area first and are moved into place only when complete
+    (:meth:`wisehub.storage.Storage.staged`); if anything fails, ``url`` is untouched.
+    ``progress`` shows a progress bar (a string names it).
 
     >>> import numpy as np, xarray as xr
     >>> url = write_zarr(xr.Dataset({"a": ("x", np.arange(3))}), "/tmp/wh-doc.zarr",
@@ -45,29 +44,20 @@ def write_zarr(
     >>> int(xr.open_zarr(url).a.sum())
     3
     """
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    if fs.exists(path) and not overwrite:
-        raise IngestError(f"{url} already exists; choose another store or pass overwrite")
-    tmp_path = f"{path.rstrip('/')}.partial-{uuid.uuid4().hex[:8]}"
-    local = "file" in fs.protocol
-    tmp_url = tmp_path if local else fs.unstrip_protocol(tmp_path)
+    from wisehub.compute.progress import compute
+    from wisehub.storage import StorageError, storage_at
+
+    store, key = storage_at(url, storage_options)
+    if store.exists(key) and not overwrite:
+        raise StoreExistsError(f"{url} already exists; choose another name or overwrite")
     try:
-        fs.makedirs(tmp_path.rsplit("/", 1)[0], exist_ok=True)
-    except OSError as err:
-        raise IngestError(f"cannot create {url}: {err.strerror or err}") from None
-    try:
-        with quiet_zarr_v3_warnings(), ProgressBar() if progress else contextlib.nullcontext():
-            ds.to_zarr(
-                tmp_url,
-                mode="w",
-                consolidated=True,
-                storage_options=None if local else storage_options,
-            )
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
-        fs.mv(tmp_path, path, recursive=True)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            fs.rm(tmp_path, recursive=True)
-        raise
+        if overwrite:
+            store.delete(key)
+        with store.staged(key) as staged, quiet_zarr_v3_warnings():
+            delayed = ds.to_zarr(staged.url, mode="w", consolidated=True, compute=False,
+                                 storage_options=staged.storage_options or None)
+            compute(delayed, progress if isinstance(progress, str) else "writing",
+                    show=bool(progress))
+    except (StorageError, OSError) as err:
+        raise IngestError(f"cannot write {url}: {err}") from err
     return url

@@ -7,16 +7,14 @@ only when complete, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-import fsspec
 import typer
 import xarray as xr
 
 from wisehub.compute import compute
-from wisehub.ingest.write import quiet_zarr_v3_warnings
+from wisehub.ingest.write import write_zarr
 from wisehub.reduce.calibrate import calibrate, master_bias, master_dark, master_flat
 from wisehub.reduce.coadd import stack
 from wisehub.reduce.combine import ReduceError
@@ -70,22 +68,8 @@ def open_master(source: str | None) -> xr.DataArray | None:
 
 def write_product(product: xr.DataArray | xr.Dataset, output: str) -> str:
     """Compute and write ``product`` to ``output`` atomically; refuse to overwrite."""
-    fs, path = fsspec.core.url_to_fs(output)
-    if fs.exists(path):
-        raise FileExistsError(f"{output} already exists; products are never overwritten — "
-                              "choose another --output")
     dataset = product if isinstance(product, xr.Dataset) else product.to_dataset(name="data")
-    staging = f"{path.rstrip('/')}.partial-{uuid.uuid4().hex[:8]}"
-    target = staging if "://" not in output else f"{output.split('://')[0]}://{staging}"
-    try:
-        with quiet_zarr_v3_warnings():
-            compute(dataset.to_zarr(target, mode="w-", compute=False), description="reducing")
-        fs.mv(staging, path, recursive=True)
-    except BaseException:
-        if fs.exists(staging):
-            fs.rm(staging, recursive=True)
-        raise
-    return output
+    return write_zarr(dataset, output, progress="reducing")
 
 
 def _client(workers: int | None) -> Any:

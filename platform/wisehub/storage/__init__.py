@@ -18,6 +18,7 @@ from wisehub.storage.errors import (
     StorageUnavailableError,
 )
 from wisehub.storage.layout import layout_prefix
+from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import StagedWrite, Storage, StoredObject, get_storage
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "StoredObject",
     "get_storage",
     "layout_prefix",
+    "storage_at",
 ]

@@ -13,6 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
+import fsspec
 import s3fs
 from aiobotocore.session import AioSession
 
@@ -139,3 +140,22 @@ def s3_storage(settings: Settings | None = None,
         raise StorageError("S3 storage needs an endpoint: set WISEHUB_S3__ENDPOINT_URL")
     return open_s3(settings.s3.endpoint_url, credentials or resolve_credentials(settings.s3),
                    settings.s3.bucket, settings.s3.region)
+
+
+def storage_at(url: str, options: dict[str, Any] | None = None) -> tuple[Storage, str]:
+    """The storage holding ``url``, rooted at its parent, and the key of ``url`` in it.
+
+    So that any target (a local path or an ``s3://`` URL) gets the same staged, atomic write.
+
+    >>> store, key = storage_at("/tmp/wh-doc/raw.zarr")
+    >>> store.url(key)
+    '/tmp/wh-doc/raw.zarr'
+    """
+    fs, path = fsspec.core.url_to_fs(url, **(options or {}))
+    parent, _, key = path.rstrip("/").rpartition("/")
+    if isinstance(fs, s3fs.S3FileSystem):
+        endpoint = (options or {}).get("client_kwargs", {}).get("endpoint_url")
+        return S3Storage(fs, parent or key, "s3", dict(options or {}), endpoint=endpoint), key
+    if fs.protocol in ("file", ("file", "local")) or "file" in fs.protocol:
+        return Storage.local(parent or "/"), key
+    raise StorageError(f"{url}: only local paths and s3:// URLs can be written atomically")

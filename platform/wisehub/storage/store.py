@@ -10,6 +10,7 @@ Staging left behind by a crash is removed later by :meth:`Storage.cleanup_stagin
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -172,9 +173,9 @@ class Storage:
         except BaseException:
             if committing:
                 self._remove_quietly(final)
-            self._remove_quietly(staging_dir)
+            self._drop_staging(staging_dir)
             raise
-        self._remove_quietly(staging_dir)
+        self._drop_staging(staging_dir)
         write.result = StoredObject(target, _digest(manifest), sum(m[1] for m in manifest))
 
     def _url_of(self, path: str) -> str:
@@ -217,6 +218,13 @@ class Storage:
             self.fs.invalidate_cache(path)
             if self.fs.exists(path):
                 self.fs.rm(path, recursive=True)
+
+    def _drop_staging(self, staging_dir: str) -> None:
+        """Remove one write's staging area, and the staging folder itself once it is empty."""
+        self._remove_quietly(staging_dir)
+        if self.protocol == "file":
+            with suppress(OSError):  # still in use by another writer: keep it
+                os.rmdir(staging_dir.rsplit("/", 1)[0])
 
     def _staging_areas(self, prefixes: Iterable[str] | None) -> Iterator[str]:
         if prefixes is not None:
