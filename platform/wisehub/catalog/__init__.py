@@ -1,10 +1,46 @@
 """Find and open data through the platform's Intake 2 catalogues.
 
+This package stays light to import (``import wisehub`` binds :func:`catalog`); intake,
+xarray and astropy load on the first call.
+
 >>> import wisehub as wh
 >>> cat = wh.catalog()                               # doctest: +SKIP
 >>> raw = cat["whcam.raw"].read()                    # doctest: +SKIP
 """
 
-from wisehub.catalog.platform import CatalogError, Entry, PlatformCatalog, catalog
+from __future__ import annotations
 
-__all__ = ["CatalogError", "Entry", "PlatformCatalog", "catalog"]
+import os
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wisehub.catalog.platform import PlatformCatalog
+    from wisehub.config import Settings
+
+_LAZY = {
+    "CatalogError": "wisehub.catalog.platform",
+    "Entry": "wisehub.catalog.platform",
+    "PlatformCatalog": "wisehub.catalog.platform",
+    "publish": "wisehub.catalog.publish",
+}
+
+
+def catalog(url: str | os.PathLike | None = None, settings: Settings | None = None
+            ) -> PlatformCatalog:
+    """Open the platform's root catalogue (from settings unless ``url`` is given).
+
+    See :func:`wisehub.catalog.platform.open_catalog`.
+    """
+    from wisehub.catalog.platform import open_catalog
+
+    return open_catalog(url, settings)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wisehub.catalog' has no attribute {name!r}")
+
+
+__all__ = ["CatalogError", "Entry", "PlatformCatalog", "catalog", "publish"]

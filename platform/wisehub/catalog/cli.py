@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wisehub.catalog.platform import PlatformCatalog, catalog
+from wisehub.catalog import catalog
+
+if TYPE_CHECKING:
+    from wisehub.catalog.platform import PlatformCatalog
 
 app = typer.Typer(help="List, show and search the platform's data catalogue.", no_args_is_help=True)
 

@@ -60,7 +60,7 @@ class Entry:
 class PlatformCatalog:
     """All entries reachable from a root catalogue, by name.
 
-    >>> cat = catalog()                                 # doctest: +SKIP
+    >>> cat = open_catalog()                            # doctest: +SKIP
     >>> cat.search(instrument="WHCAM").names()          # doctest: +SKIP
     ['whcam.raw']
     """
@@ -156,15 +156,36 @@ def _collect(cat: Any, source: str, out: dict[str, Entry]) -> None:
             out[name] = Entry(name, source, reader, dict(description.metadata or {}))
 
 
-def catalog(
-    url: str | os.PathLike | None = None, settings: Settings | None = None
-) -> PlatformCatalog:
+def export_template_env(settings: Settings) -> None:
+    """Export what the catalogues' ``{env(...)}`` templates need, unless already set.
+
+    ``WISEHUB_DATA_DIR`` for local entries; for S3 entries the endpoint, bucket and the user's
+    own keys from the settings, under the names plain intake users set themselves.
+    """
+    os.environ.setdefault("WISEHUB_DATA_DIR", str(settings.data_dir))
+    if not settings.s3.endpoint_url:
+        return
+    from wisehub.storage.credentials import CredentialsError, resolve_credentials
+    from wisehub.storage.s3 import s3_env
+
+    try:
+        credentials = resolve_credentials(settings.s3)
+    except CredentialsError:
+        return  # anonymous: S3 entries then fail on read, naming the endpoint
+    env = s3_env(settings.s3.endpoint_url, credentials, settings.s3.bucket)
+    for name in ("S3_ENDPOINT_URL", "WISEHUB_S3_BUCKET", "AWS_ACCESS_KEY_ID",
+                 "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, env[name])
+
+
+def open_catalog(url: str | os.PathLike | None = None, settings: Settings | None = None
+                 ) -> PlatformCatalog:
     """Open the platform's root catalogue (from settings unless ``url`` is given).
 
-    ``WISEHUB_DATA_DIR`` is exported for the catalogue's ``{env(...)}`` templates if unset.
+    Sub-catalogues are followed, so every dataset is reachable by its entry name.
     """
     settings = settings or get_settings()
-    os.environ.setdefault("WISEHUB_DATA_DIR", str(settings.data_dir))
+    export_template_env(settings)
     path = str(url or settings.catalog_path)
     entries: dict[str, Entry] = {}
     _collect(_load(path), Path(path).name, entries)
