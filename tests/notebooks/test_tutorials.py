@@ -16,3 +16,10 @@ def test_cosmic_ray_knee_and_spectral_index(run_notebook, sample_set):
     # with ~0.2% of the events above the knee its position is known only to its fit error
     log_err = got["errors"][1]
     assert abs(math.log10(got["knee_ev"]) - math.log10(truth["knee_ev"])) < max(2 * log_err, 0.2)
+
+
+def test_redshift_of_the_ifu_galaxy_and_hubble_constant(run_notebook, sample_set):
+    truth = sample_set.truth["ifu"]
+    got = run_notebook("tutorials/04-expanding-universe.ipynb", ["redshift", "hubble_constant"])
+    assert got["redshift"] == pytest.approx(truth["redshift"], abs=2e-4)
+    assert got["hubble_constant"] == pytest.approx(truth["h0"], rel=0.1)
