@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 
@@ -23,3 +24,21 @@ def test_redshift_of_the_ifu_galaxy_and_hubble_constant(run_notebook, sample_set
     got = run_notebook("tutorials/04-expanding-universe.ipynb", ["redshift", "hubble_constant"])
     assert got["redshift"] == pytest.approx(truth["redshift"], abs=2e-4)
     assert got["hubble_constant"] == pytest.approx(truth["h0"], rel=0.1)
+
+
+def test_image_noise_is_photon_plus_read_noise(run_notebook):
+    got = run_notebook("tutorials/01-telescope-image.ipynb",
+                       ["noise_measured", "noise_expected", "n_stars", "instrumental_mag"])
+    assert got["noise_measured"] == pytest.approx(got["noise_expected"], rel=0.15)
+    assert got["n_stars"] >= 3 and len(got["instrumental_mag"]) == got["n_stars"]
+
+
+def test_bias_and_flat_recover_the_camera(run_notebook, sample_set):
+    got = run_notebook("tutorials/02-bias-and-flat.ipynb",
+                       ["bias_level", "master_flat", "unevenness_before", "unevenness_after"])
+    assert got["bias_level"] == pytest.approx(
+        sample_set.truth["chips"]["ccd1"]["bias_level"][0], abs=5)
+    flat = np.asarray(got["master_flat"])
+    truth = sample_set.maps()["flat_ccd1_r"][: flat.shape[0], : flat.shape[1]]
+    assert np.corrcoef(flat.ravel(), truth.ravel())[0, 1] > 0.9
+    assert got["unevenness_after"] < 0.5 * got["unevenness_before"]
