@@ -17,7 +17,13 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 _REPORT = """
 import json as _json
 import numpy as _np
-print("@@RESULTS@@" + _json.dumps({{n: _np.asarray(globals()[n]).tolist() for n in {names!r}}}))
+
+def _plain(value):
+    if hasattr(value, "reset_index"):  # pandas: a list of row records
+        return _json.loads(value.reset_index().to_json(orient="records"))
+    return _np.asarray(value).tolist()
+
+print("@@RESULTS@@" + _json.dumps({{n: _plain(globals()[n]) for n in {names!r}}}))
 """
 
 

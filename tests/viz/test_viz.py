@@ -43,6 +43,12 @@ def test_science_frame_with_sky_axes_and_png(raw, tmp_path):
     assert "Bokeh" in html.read_text()[:5000] and not list(tmp_path.glob(".*partial*"))
 
 
+def test_single_frame_stack_is_shown_with_its_wcs(raw):
+    one = raw["data"].isel(frame=[-1])  # dims (frame=1, y, x), as a reduced product has
+    opts = viz.image(one).opts.get(backend="bokeh").kwargs
+    assert {opts["xlabel"], opts["ylabel"]} == {"RA", "Dec"}
+
+
 def test_large_frame_is_rasterised(raw, tmp_path):
     tile = raw["data"].isel(frame=0).values.astype("float32")
     frame = da.from_array(np.tile(tile, (12, 12)), chunks=512)  # 1.5 Mpx, dask-backed

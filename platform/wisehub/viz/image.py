@@ -30,6 +30,8 @@ def _as_2d(data: Any) -> xr.DataArray:
             raise ValueError("image() got a Dataset without a 'data' variable; pass the array")
         data = data["data"]
     arr = data if isinstance(data, xr.DataArray) else xr.DataArray(data)
+    if arr.ndim > 2:  # a stack of one frame (e.g. a reduced product) is that frame
+        arr = arr.squeeze([d for d in arr.dims[:-2] if arr.sizes[d] == 1])
     if arr.ndim != 2:
         dims = ", ".join(f"{d}={n}" for d, n in arr.sizes.items())
         raise ValueError(
@@ -37,10 +39,11 @@ def _as_2d(data: Any) -> xr.DataArray:
             "e.g. ds['data'].isel(frame=0)"
         )
     ny, nx = arr.shape
+    scalars = {name: c for name, c in arr.coords.items() if c.ndim == 0}
     return xr.DataArray(
         arr.data,
         dims=("y", "x"),
-        coords={"y": np.arange(ny), "x": np.arange(nx)},
+        coords={"y": np.arange(ny), "x": np.arange(nx), **scalars},
         name=arr.name or "value",
         attrs=arr.attrs,
     )
@@ -75,8 +78,8 @@ def image(
     >>> image(np.ones((8, 8)), stretch_kind="linear", interval="minmax").vdims[0].name
     'value'
     """
-    wcs = wcs if wcs is not None else _find_wcs(data)
     arr = _as_2d(data)
+    wcs = wcs if wcs is not None else _find_wcs(arr)
     lo, hi = limits(arr.data, interval)
     shown = stretch(arr, stretch_kind, vmin=lo, vmax=hi)
     vdim = hv.Dimension("value", label=f"{stretch_kind} [{lo:.4g}, {hi:.4g}]")
