@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from wisehub.config import Settings, load_settings
 from wisehub.hub.launcher import RunningHub, start, stop
+from wisehub.hub.settings import HubSettings
 from wisehub.samples import SampleSet
 
 # hubtools (helpers shared by the hub test modules) lives next to the tests.
@@ -22,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
-def tutorials(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tutorials folder with one small notebook that prints and draws a plot."""
-    folder = tmp_path_factory.mktemp("notebooks") / "tutorials"
+def practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with one small notebook that prints and draws a (matplotlib) plot."""
+    folder = tmp_path_factory.mktemp("notebooks") / "practice"
     folder.mkdir()
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -41,12 +42,14 @@ def tutorials(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hub_settings(data_dir: Path, sample_set: SampleSet, tutorials: Path) -> Settings:
-    """Settings of the session's hub: demo auth, local spawner, share sync every second."""
+def hub_settings(data_dir: Path, sample_set: SampleSet, practice: Path) -> Settings:
+    """Settings of the session's hub: demo auth, local spawner, the repository's tutorials
+    (and a practice notebook), share sync every second."""
+    notebooks = [*HubSettings().notebooks, practice]
     return load_settings(data_dir=data_dir, hub={
         "demo_password": "demo-password-for-tests", "share_sync_interval": 1,
-        "notebooks": [tutorials],
-    })
+        "notebooks": notebooks})
+
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
+from wisehub.config import Settings
 from wisehub.hub.client import HubClient
 from wisehub.hub.launcher import RunningHub
 
@@ -27,3 +29,8 @@ def unique(prefix: str) -> str:
     """A user or group name no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
+
+def first_tutorial(settings: Settings) -> Path:
+    """The tutorial a new user sees first, relative to their home (e.g. tutorials/01-….ipynb)."""
+    folder = settings.hub.notebooks[0]
+    return Path(folder.name) / sorted(folder.rglob("*.ipynb"))[0].relative_to(folder)

@@ -1,4 +1,5 @@
-"""A new user in a real browser: log in, start a server, run the tutorial, see the plot.
+"""A new user in a real browser: log in, start a server, land in the first tutorial, run a
+notebook and see its plot.
 
 Starts: the session hub (tests/hub/conftest.py); drives Debian's /usr/bin/chromium with
 Playwright (never a downloaded browser). Leaves a screenshot in test-artifacts/.
@@ -7,9 +8,9 @@ Playwright (never a downloaded browser). Leaves a screenshot in test-artifacts/.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from hubtools import first_tutorial
 from wisehub.config import REPO_ROOT, Settings
 from wisehub.hub.launcher import RunningHub
 
@@ -25,12 +26,13 @@ def test_new_user_logs_in_runs_the_tutorial_and_sees_a_plot(hub: RunningHub,
 
     user = "pupil2"  # in the class list, never logged in before
     password = hub_settings.hub.demo_password.get_secret_value()
+    tutorial = first_tutorial(hub_settings)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(120_000)
-        expect.set_options(timeout=120_000)  # a busy CI machine starts JupyterLab slowly
+        page.set_default_timeout(300_000)
+        expect.set_options(timeout=300_000)  # a busy CI machine starts JupyterLab slowly
         try:
             page.goto(f"{hub.url}hub/login")
             expect(page.get_by_text("Demo login")).to_be_visible()
@@ -42,8 +44,11 @@ def test_new_user_logs_in_runs_the_tutorial_and_sees_a_plot(hub: RunningHub,
             assert page.locator('input[name="profile"][value="large"]').count() == 0
             page.get_by_role("button", name=re.compile("start", re.I)).click()
             # First login: JupyterLab opens the first tutorial.
-            page.wait_for_url(re.compile(rf"/user/{user}/lab/tree/tutorials/.+\.ipynb"))
+            page.wait_for_url(re.compile(rf"/user/{user}/lab/tree/{re.escape(tutorial.as_posix())}"))
             tab = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            expect(tab.locator(".jp-Cell").first).to_be_visible()
+            # Open the practice notebook, run all its cells, and see its plot.
+            page.goto(f"{hub.url}user/{user}/lab/tree/practice/01-first-steps.ipynb")
             expect(tab.locator(".jp-Cell").first).to_be_visible()
             expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle")
             page.get_by_role("menuitem", name="Run", exact=True).click()
@@ -52,10 +57,11 @@ def test_new_user_logs_in_runs_the_tutorial_and_sees_a_plot(hub: RunningHub,
             expect(plot).to_be_visible()
             expect(tab.locator(".jp-OutputArea-output pre").first).to_contain_text("points: 50")
             assert plot.evaluate("img => img.naturalWidth") > 100
+            expect(tab.get_by_text("Traceback (most recent call last)")).to_have_count(0)
             page.screenshot(path=str(ARTIFACTS / "hub-tutorial.png"))
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "hub-tutorial-failure.png"))
             raise
         finally:
             browser.close()
-    assert Path(ARTIFACTS / "hub-tutorial.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "hub-tutorial.png").stat().st_size > 10_000

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import requests
 import xarray as xr
-from hubtools import client, run, unique
+from hubtools import client, first_tutorial, run, unique
 from wisehub.config import Settings
 from wisehub.hub.client import logged_in
 from wisehub.hub.launcher import RunningHub
@@ -82,13 +82,14 @@ def test_tutorials_are_copied_and_open_on_first_login_only(hub: RunningHub,
             await api.stop(user)
             return where
 
+    tutorial = first_tutorial(hub_settings)
     first = run(spawn_and_look())
-    assert (home / "tutorials" / "01-first-steps.ipynb").is_file()
-    assert first == f"/user/{user}/lab/tree/tutorials/01-first-steps.ipynb"
-    (home / "tutorials" / "01-first-steps.ipynb").write_text("{}")  # the pupil's own edits
+    assert (home / tutorial).is_file()
+    assert first == f"/user/{user}/lab/tree/{tutorial.as_posix()}"
+    (home / tutorial).write_text("{}")  # the pupil's own edits
     second = run(spawn_and_look())
     assert second == f"/user/{user}/lab"
-    assert (home / "tutorials" / "01-first-steps.ipynb").read_text() == "{}"
+    assert (home / tutorial).read_text() == "{}"
 
 
 def test_group_workspace_member_writes_other_member_reads_outsider_has_none(
