@@ -24,3 +24,10 @@ def test_lineage_example_reaches_raw_data_and_runs_the_five_line_script(run_note
 def test_calibration_qc_timeline_shows_the_rejected_bias(run_notebook):
     got = run_notebook("examples/03-calibration-qc.ipynb", ["states"])
     assert {"in use", "invalid"} <= set(got["states"])
+
+
+def test_group_sharing_makes_a_private_product_visible_to_the_group(run_notebook):
+    got = run_notebook("examples/04-group-workspace-and-sharing.ipynb",
+                       ["visible_before", "workspace_files"])
+    assert got["visible_before"] is False
+    assert any(name.startswith("notes-") for name in got["workspace_files"])
