@@ -44,7 +44,7 @@ def _as_2d(data: Any) -> xr.DataArray:
         arr.data,
         dims=("y", "x"),
         coords={"y": np.arange(ny), "x": np.arange(nx), **scalars},
-        name=arr.name or "value",
+        name="value",
         attrs=arr.attrs,
     )
 
@@ -81,24 +81,32 @@ def image(
     arr = _as_2d(data)
     wcs = wcs if wcs is not None else _find_wcs(arr)
     lo, hi = limits(arr.data, interval)
-    shown = stretch(arr, stretch_kind, vmin=lo, vmax=hi)
     vdim = hv.Dimension("value", label=f"{stretch_kind} [{lo:.4g}, {hi:.4g}]")
-    element = hv.Image(shown, kdims=["x", "y"], vdims=[vdim])
     common: dict[str, Any] = {"cmap": cmap, "colorbar": True, "clim": (0.0, 1.0), "title": title}
     if wcs is not None:
         ticks = sky_ticks(wcs, arr.shape)
         common |= {"xticks": ticks.x, "yticks": ticks.y,
                    "xlabel": ticks.xlabel, "ylabel": ticks.ylabel}
-    element = styled(
-        element,
+    if rasterize is None:
+        rasterize = arr.size > RASTERIZE_ABOVE
+    if rasterize:  # aggregate first, then stretch only the pixels on screen
+        from holoviews.operation.datashader import rasterize as ds_rasterize
+
+        height = max(1, width * arr.shape[0] // arr.shape[1])
+        view = ds_rasterize(hv.Image(arr, kdims=["x", "y"], vdims=[vdim]), width=width,
+                            height=height).apply(_stretched, kind=stretch_kind, lo=lo, hi=hi)
+    else:
+        view = hv.Image(stretch(arr, stretch_kind, vmin=lo, vmax=hi), kdims=["x", "y"],
+                        vdims=[vdim])
+    return styled(
+        view,
         common=common,
         bokeh={"frame_width": width, "data_aspect": 1, "tools": ["hover"]},
         matplotlib={"aspect": "equal"},
     )
-    if rasterize is None:
-        rasterize = arr.size > RASTERIZE_ABOVE
-    if not rasterize:
-        return element
-    from holoviews.operation.datashader import rasterize as ds_rasterize
 
-    return ds_rasterize(element, width=width, height=max(1, width * arr.shape[0] // arr.shape[1]))
+
+def _stretched(img: hv.Image, kind: Stretch, lo: float, hi: float) -> hv.Image:
+    """A rasterised image with the display stretch applied to its (few) pixels."""
+    values = img.data["value"]
+    return img.clone(img.data.assign(value=stretch(values, kind, vmin=lo, vmax=hi)))
