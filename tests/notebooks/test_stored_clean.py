@@ -3,10 +3,12 @@ solutions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
-from tests.notebooks.conftest import NOTEBOOKS
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 ALL = sorted(NOTEBOOKS.glob("*/*.ipynb"))
 TUTORIALS = sorted(NOTEBOOKS.glob("tutorials/*.ipynb"))
