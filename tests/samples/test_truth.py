@@ -123,11 +123,14 @@ def test_event_spectrum_slope(sample_set: SampleSet) -> None:
     energy = events.energy_ev.values
     truth = sample_set.truth["showers"]
     assert len(energy) == truth["n_events"]
-    edges = np.logspace(14, 15.4, 11)
+    edges = np.logspace(15, 15.55, 8)
     counts, _ = np.histogram(energy, edges)
     centres = np.sqrt(edges[1:] * edges[:-1])
     slope = np.polyfit(np.log10(centres), np.log10(counts / np.diff(edges)), 1)[0]
     assert slope == pytest.approx(-truth["gamma_below"], abs=0.08)
+    above = energy[energy > 1.5 * truth["knee_ev"]]  # well past the knee, the slope steepens
+    gamma_above = 1 + 1 / np.mean(np.log(above / above.min()))  # maximum-likelihood index
+    assert gamma_above == pytest.approx(truth["gamma_above"], abs=0.2)
     assert events.zenith_deg.min() > 0 and events.zenith_deg.max() <= 40
     assert np.all(np.diff(events.time_unix.values) >= 0)
     # shower size grows with energy

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-E_MIN_EV, E_KNEE_EV, E_MAX_EV = 1e14, 4e15, 1e18
+# From 1 PeV, so that about 8 % of showers lie above the knee and its position can be fitted.
+E_MIN_EV, E_KNEE_EV, E_MAX_EV = 1e15, 4e15, 1e18
 GAMMA_BELOW, GAMMA_ABOVE = 2.7, 3.1  # dN/dE ∝ E^-gamma
 ZENITH_MAX_DEG = 40.0
 ARRAY_HALF_SIZE_M = 100.0
