@@ -28,8 +28,9 @@ from pathlib import Path
 import psutil
 from wisehub.config import load_settings
 from wisehub.hub.client import HubClient, logged_in
-from wisehub.hub.configuration import find_proxy, free_port
+from wisehub.hub.configuration import find_proxy
 from wisehub.hub.launcher import RunningHub, run_config, start, stop
+from wisehub.hub.ports import free_port
 
 PASSWORD = "bench-password"
 TIMEOUT = 600

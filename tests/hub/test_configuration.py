@@ -14,6 +14,7 @@ from traitlets.config import Config
 from wisehub.config import SettingsError, load_settings
 from wisehub.hub import configure
 from wisehub.hub.auth import DemoAuthenticator
+from wisehub.hub.ports import Ports
 from wisehub.hub.profiles import choose, offered
 from wisehub.hub.provision import kubernetes_group_volumes
 from wisehub.hub.settings import HubSettings, load_directory
@@ -111,3 +112,9 @@ def test_duplicate_profiles_are_rejected(tmp_path: Path):
     profile = {"slug": "small", "display_name": "S"}
     with pytest.raises(SettingsError, match="duplicate"):
         load_settings(data_dir=tmp_path, hub={"profiles": [profile, profile]})
+
+
+def test_ports_are_never_handed_out_twice_while_remembered():
+    ports = Ports(memory=300)
+    taken = [ports.take() for _ in range(300)]
+    assert len(set(taken)) == 300

@@ -21,8 +21,8 @@ import pytest
 import yaml
 from hubtools import client, run, unique
 from wisehub.config import Settings
-from wisehub.hub.configuration import free_port
 from wisehub.hub.launcher import RunningHub
+from wisehub.hub.ports import free_port
 
 pytestmark = pytest.mark.hub
 

@@ -156,6 +156,8 @@ class Kernel:
         async with session.ws_connect(url, headers=headers) as ws:
             await ws.send_json(request)
             async for frame in ws:
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    raise HubError(f"the kernel websocket failed: {frame.type.name} {frame.data!r}")
                 msg = json.loads(frame.data)
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import profiles, provision, sharesync
+from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 
 SHARE_SYNC = "wisehub-share-sync"
@@ -62,13 +62,6 @@ def find_proxy() -> str:
             f"configurable-http-proxy not found; install it with `npm install --prefix "
             f"{Path(sys.prefix) / 'npm'} configurable-http-proxy@{CHP_VERSION}`")
     return found
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _network(c: Any, hub: HubSettings, state: Path) -> None:

@@ -29,7 +29,8 @@ import yaml
 from pydantic import SecretStr
 
 from wisehub.config import Settings
-from wisehub.hub.configuration import admin_password, free_port, hub_state_dir
+from wisehub.hub.configuration import admin_password, hub_state_dir
+from wisehub.hub.ports import free_port
 from wisehub.hub.settings import load_directory
 
 LAUNCHER_SERVICE = "wisehub-launcher"

@@ -20,9 +20,11 @@ import pwd
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wisehub.hub.ports import Ports
 
 MARKER = Path(".wisehub") / "provisioned"
 """Written into a home once its tutorials have been copied; delete it to get fresh copies."""
@@ -41,8 +43,10 @@ class PreSpawn:
     workspaces: Path
     notebooks: list[Path]
     system_users: bool = False
+    ports: Ports = field(default_factory=Ports)
 
     def __call__(self, spawner: Any) -> None:
+        spawner.port = self.ports.take()  # no two concurrent spawns get the same port
         name = spawner.user.name
         groups = sorted(g.name for g in spawner.user.groups)
         if self.system_users:
