@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -51,7 +52,11 @@ def test_samples_make_then_ingest_then_catalogue(tmp_path: Path) -> None:
     files = sorted(str(p) for p in (samples / "fits" / "raw").rglob("*.fits"))
     out = run("ingest", *files[:5], "--to", str(tmp_path / "five.zarr"), env=env)
     assert "ingested 5 frames" in out.stdout
+    assert "registered 5 raw frame(s)" in out.stdout
     assert xr.open_zarr(tmp_path / "five.zarr").sizes["frame"] == 5
+    with sqlite3.connect(tmp_path / "data" / "lineage.sqlite") as db:
+        rows = db.execute("SELECT name FROM products WHERE type = 'RawFrame'").fetchall()
+    assert len(rows) == 5
     listed = run("catalog", "list", env=env).stdout
     assert "whcam.raw" in listed and "showers.events" in listed
     assert '"instrument": "WH-IFU"' in run("catalog", "show", "ifu.cube", env=env).stdout
