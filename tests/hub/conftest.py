@@ -11,11 +11,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from wisehub.config import Settings, load_settings
 from wisehub.hub.launcher import RunningHub, start, stop
-from wisehub.hub.settings import HubSettings
 from wisehub.samples import SampleSet
 
 # hubtools (helpers shared by the hub test modules) lives next to the tests.
@@ -23,32 +21,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
-def practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with one small notebook that prints and draws a (matplotlib) plot."""
-    folder = tmp_path_factory.mktemp("notebooks") / "practice"
-    folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# First steps"),
-        nbformat.v4.new_code_cell("import numpy as np\nx = np.linspace(0, 6.3, 50)\n"
-                                  "print('points:', x.size)"),
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
-                                  "plt.plot(x, np.sin(x)); plt.title('a sine')"),
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, folder / "01-first-steps.ipynb")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def hub_settings(data_dir: Path, sample_set: SampleSet, practice: Path) -> Settings:
-    """Settings of the session's hub: demo auth, local spawner, the repository's tutorials
-    (and a practice notebook), share sync every second."""
-    notebooks = [*HubSettings().notebooks, practice]
+def hub_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
+    """Settings of the session's hub: demo auth, local spawner, the repository's tutorials,
+    share sync every second."""
     return load_settings(data_dir=data_dir, hub={
-        "demo_password": "demo-password-for-tests", "share_sync_interval": 1,
-        "notebooks": notebooks})
+        "demo_password": "demo-password-for-tests", "share_sync_interval": 1})
 
 
 
