@@ -17,9 +17,8 @@ def compile_kernels() -> None:
     more memory than it may use, so the nanny would restart it again and again.
     """
     import numpy as np
-    import xarray as xr
-
     import wisehub as wh
+    import xarray as xr
 
     stack = xr.DataArray(np.ones((3, 4, 4), np.float32), dims=("frame", "y", "x"))
     for method in ("mean", "median", "sigma_clip", "minmax"):
