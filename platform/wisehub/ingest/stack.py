@@ -135,6 +135,16 @@ def _check_consistent(headers: list[FrameHeader]) -> None:
             )
 
 
+def wcs_from_header_string(header: str) -> WCS:
+    """The WCS kept as a FITS header string (the ``WCSHDR`` coordinate).
+
+    >>> h = "CTYPE1  = 'RA---TAN'" + " " * 60 + "CTYPE2  = 'DEC--TAN'" + " " * 60
+    >>> wcs_from_header_string(h).has_celestial
+    True
+    """
+    return WCS(fits.Header.fromstring(header))
+
+
 def frame_wcs(frames: xr.Dataset | xr.DataArray, index: int | str = 0) -> WCS:
     """The WCS of one frame (by position or frame id) of an ingested stack.
 
@@ -147,4 +157,4 @@ def frame_wcs(frames: xr.Dataset | xr.DataArray, index: int | str = 0) -> WCS:
     value = wcshdr.sel(frame=index) if isinstance(index, str) else wcshdr.isel(frame=index)
     if not str(value.values):
         raise IngestError(f"frame {index!r} has no WCS")
-    return WCS(fits.Header.fromstring(str(value.values)))
+    return wcs_from_header_string(str(value.values))

@@ -16,7 +16,7 @@ import xarray as xr
 from astropy.wcs import WCS
 
 from wisehub.viz._backends import styled
-from wisehub.viz.sky import sky_ticks, wcs_from_header_string
+from wisehub.viz.sky import celestial_wcs, sky_ticks
 from wisehub.viz.stretch import Interval, Stretch, limits, stretch
 
 RASTERIZE_ABOVE = 1_000_000
@@ -53,7 +53,7 @@ def _find_wcs(data: Any) -> WCS | None:
     """The WCS carried by a frame as its ``WCSHDR`` coordinate, if any."""
     coords = getattr(data, "coords", {})
     if "WCSHDR" in coords and coords["WCSHDR"].ndim == 0:
-        return wcs_from_header_string(str(coords["WCSHDR"].values))
+        return celestial_wcs(str(coords["WCSHDR"].values))
     return None
 
 

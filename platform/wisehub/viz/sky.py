@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle
-from astropy.io import fits
 from astropy.wcs import WCS
+
+from wisehub.ingest.stack import wcs_from_header_string
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,14 @@ class SkyTicks:
     ylabel: str
 
 
-def wcs_from_header_string(header: str) -> WCS:
-    """The celestial WCS of a FITS header kept as a string (the ``WCSHDR`` coordinate).
+def celestial_wcs(header: str) -> WCS:
+    """The celestial part of a WCS kept as a header string (the ``WCSHDR`` coordinate).
 
     >>> h = "CTYPE1  = 'RA---TAN'" + " " * 60 + "CTYPE2  = 'DEC--TAN'" + " " * 60
-    >>> wcs_from_header_string(h).has_celestial
+    >>> celestial_wcs(h).has_celestial
     True
     """
-    wcs = WCS(fits.Header.fromstring(header))
+    wcs = wcs_from_header_string(header)
     if not wcs.has_celestial:
         raise ValueError("the WCS header has no celestial (RA/Dec) axes; cannot label the sky")
     return wcs.celestial
