@@ -34,13 +34,16 @@ import yaml
 from wisehub.config import Settings, get_settings
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
+from wisehub.storage.zarrio import read_chunks, transfer_threads
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 # What catalogue entries on S3 template: the names `wisehub dev ceph env` and the hub export.
+# ``max_concurrency: 1`` as in wisehub.storage.s3.storage_options: no HEAD before each chunk.
 S3_ENTRY_OPTIONS = {
     "key": "{env(AWS_ACCESS_KEY_ID)}",
     "secret": "{env(AWS_SECRET_ACCESS_KEY)}",
+    "max_concurrency": 1,
     "client_kwargs": {"endpoint_url": "{env(S3_ENDPOINT_URL)}"},
 }
 
@@ -74,7 +77,7 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
         if {name, _data_name(name)} & (set(document["entries"]) | set(document["data"])):
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
-        with storage.staged(key) as write:
+        with storage.staged(key) as write, transfer_threads(storage.protocol):
             ds.to_zarr(write.url, mode="w-", storage_options=write.storage_options or None)
         stored = write.result
         entry_md = {"title": name, "creator": settings.user, **(metadata or {}),
@@ -82,7 +85,10 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
                     "privilege": privilege, "owner": settings.user,
                     "published": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
-            _add_entry(document, name, stored.uri, storage.protocol == "s3", entry_md)
+            layout = xr.open_zarr(stored.uri, chunks=None,
+                                  storage_options=storage.storage_options or None)
+            _add_entry(document, name, stored.uri, storage.protocol == "s3",
+                       read_chunks(layout), entry_md)
             _write(path, document, name)
         except BaseException:
             storage.delete(stored.uri)
@@ -133,7 +139,7 @@ def _data_name(name: str) -> str:
 
 
 def _add_entry(document: dict[str, Any], name: str, uri: str, on_s3: bool,
-               metadata: dict[str, Any]) -> None:
+               chunks: dict[str, int], metadata: dict[str, Any]) -> None:
     kwargs: dict[str, Any] = {"url": uri}
     if on_s3:
         kwargs["storage_options"] = copy.deepcopy(S3_ENTRY_OPTIONS)  # no YAML anchors
@@ -143,7 +149,7 @@ def _add_entry(document: dict[str, Any], name: str, uri: str, on_s3: bool,
     document["entries"][name] = {
         "reader": "intake.readers.readers:XArrayDatasetReader", "user_parameters": {},
         "kwargs": {"args": [f"{{data({_data_name(name)})}}"], "engine": "zarr",
-                   "chunks": {}},
+                   "chunks": chunks},
         "output_instance": "xarray:Dataset", "metadata": metadata,
     }
 

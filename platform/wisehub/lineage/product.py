@@ -105,16 +105,15 @@ class ProductView:
 
     def open(self) -> xr.Dataset:
         """The product's data as a lazy, dask-backed xarray Dataset."""
-        import xarray as xr
-
         from wisehub.ingest import quiet_zarr_v3_warnings
+        from wisehub.storage.zarrio import open_zarr
 
         if not self.has_data:
             raise FileNotFoundError(f"{self!r} has no data in storage (deleted or never stored); "
                                     "its metadata and lineage remain")
         options = self.store.storage.storage_options if self.store and self.store.storage else {}
         with quiet_zarr_v3_warnings():
-            return xr.open_zarr(str(self.data_uri), storage_options=options or None, chunks={})
+            return open_zarr(str(self.data_uri), options)
 
     def inputs(self) -> dict[str, list[ProductView]]:
         """What the process that made this product used, by input role."""
