@@ -44,7 +44,10 @@ def launch(data: Path, samples: Path, hub_config: dict
     port = free_port()
     cmd = [str(Path(sys.executable).with_name("wisehub")), "up", "--port", str(port),
            "--config", str(config), "--data-dir", str(data)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # As a shell's background job is started (and CI's): with SIGINT ignored. Ctrl-C
+    # (SIGINT) must stop it all the same.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines: list[str] = []
     try:
         for line in proc.stdout:

@@ -206,7 +206,9 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
         settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
     _adopt_orphans()
     hub = start(settings)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Also SIGINT: started as a background job (`wisehub up &`, CI), it inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt on Ctrl-C or `kill -INT`.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         echo(banner(settings, hub))
         hub.process.wait()
@@ -218,7 +220,8 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
     finally:
         stop(hub)
         _end_children()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _adopt_orphans() -> None:
