@@ -20,7 +20,7 @@ What closed the gap (first measured at 0.57 for writes and 0.40 for reads):
   ``max_concurrency`` > 1); wisehub's storage options and catalogue entries set it to 1,
   as Zarr already fetches chunks in parallel;
 * writes: dask's local scheduler had one thread per core, so two PUTs were in flight;
-  wisehub now writes products with 16 threads (``wisehub.storage.zarrio``);
+  every staged write to object storage now runs with 16 threads (``Storage.staged``);
 * measurement: on this VM memory is slow to touch the first time, in the client and in
   the memstore OSD, and whichever side met fresh memory first lost by up to 2x; each write
   now follows a deletion of the same size and each timed read follows an untimed one.

@@ -1,4 +1,4 @@
-"""How Zarr products are chunked for reading and written with enough requests in flight."""
+"""How Zarr products are chunked for reading, and written with enough requests in flight."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ from pathlib import Path
 
 import dask
 import dask.array as da
+import fsspec
 import intake
 import numpy as np
 import xarray as xr
 from wisehub.catalog.publish import publish
 from wisehub.config import Settings
-from wisehub.storage.zarrio import (
-    TARGET_BYTES,
-    TRANSFER_THREADS,
-    open_zarr,
-    read_chunks,
-    transfer_threads,
-)
+from wisehub.storage.store import TRANSFER_THREADS, Storage
+from wisehub.storage.zarrio import TARGET_BYTES, open_zarr, read_chunks
 
 
 def stack(frames: int, tile: int, size: int = 256, coords: bool = False) -> xr.Dataset:
@@ -70,7 +66,7 @@ def test_published_entries_read_small_chunks_grouped_through_plain_intake(
     assert back["data"].data.npartitions < 16 * 8 * 8
 
 
-def test_writes_to_object_storage_run_more_threads_than_cores() -> None:
+def test_staged_writes_to_object_storage_run_more_threads_than_cores() -> None:
     seen: set[int] = set()
     barrier = threading.Barrier(4, timeout=10)
 
@@ -80,13 +76,18 @@ def test_writes_to_object_storage_run_more_threads_than_cores() -> None:
         return block
 
     work = da.zeros(8, chunks=1).map_blocks(wait_for_others, meta=np.array((), "f8"))
-    with dask.config.set(scheduler="threads"), transfer_threads("s3"):
+    objects = Storage(fsspec.filesystem("memory"), "/bucket", "memory", {})
+    with dask.config.set(scheduler="threads"), objects.staged("world/x") as write:
         assert dask.config.get("num_workers") >= TRANSFER_THREADS
         work.compute()
+        objects.fs.pipe_file(write.url, b"done")
     assert len(seen) >= 4
+    assert objects.fs.cat_file(objects.url("world/x")) == b"done"
 
 
-def test_local_writes_keep_the_schedulers_threads() -> None:
+def test_staged_local_writes_keep_the_schedulers_threads(tmp_path: Path) -> None:
     before = dask.config.get("num_workers", None)
-    with transfer_threads("file"):
+    local = Storage.local(str(tmp_path))
+    with local.staged("world/x") as write:
         assert dask.config.get("num_workers", None) == before
+        local.fs.pipe_file(write.url, b"done")

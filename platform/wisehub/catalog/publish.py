@@ -34,7 +34,7 @@ import yaml
 from wisehub.config import Settings, get_settings
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
-from wisehub.storage.zarrio import read_chunks, transfer_threads
+from wisehub.storage.zarrio import read_chunks
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -77,7 +77,7 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
         if {name, _data_name(name)} & (set(document["entries"]) | set(document["data"])):
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
-        with storage.staged(key) as write, transfer_threads(storage.protocol):
+        with storage.staged(key) as write:
             ds.to_zarr(write.url, mode="w-", storage_options=write.storage_options or None)
         stored = write.result
         entry_md = {"title": name, "creator": settings.user, **(metadata or {}),

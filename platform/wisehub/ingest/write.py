@@ -46,7 +46,6 @@ def write_zarr(
     """
     from wisehub.compute.progress import compute
     from wisehub.storage import StorageError, storage_at
-    from wisehub.storage.zarrio import transfer_threads
 
     store, key = storage_at(url, storage_options)
     if store.exists(key) and not overwrite:
@@ -54,8 +53,7 @@ def write_zarr(
     try:
         if overwrite:
             store.delete(key)
-        with (store.staged(key) as staged, quiet_zarr_v3_warnings(),
-              transfer_threads(store.protocol)):
+        with store.staged(key) as staged, quiet_zarr_v3_warnings():
             delayed = ds.to_zarr(staged.url, mode="w", consolidated=True, compute=False,
                                  storage_options=staged.storage_options or None)
             compute(delayed, progress if isinstance(progress, str) else "writing",

@@ -39,7 +39,6 @@ from wisehub.lineage.target import (
     TargetError,
 )
 from wisehub.storage import StorageError, layout_prefix
-from wisehub.storage.zarrio import transfer_threads
 
 
 @dataclass(frozen=True)
@@ -177,8 +176,7 @@ def _write(store: LineageStore, cls: type[Target], name: str, result: Result) ->
     data = result.data
     dataset = data if isinstance(data, xr.Dataset) else data.to_dataset(name="data")
     key = f"{prefix}/{cls.type_name}/{name}-{utcnow().strftime('%Y%m%dT%H%M%S%f')}.zarr"
-    with (store.storage.staged(key) as write, quiet_zarr_v3_warnings(),
-          transfer_threads(store.storage.protocol)):
+    with store.storage.staged(key) as write, quiet_zarr_v3_warnings():
         dataset.to_zarr(write.url, storage_options=write.storage_options or None, mode="w",
                         consolidated=True)
     return write.result

@@ -26,6 +26,7 @@ from wisehub.storage.errors import StorageError
 STAGING = ".staging"
 SHARED_KINDS = ("private", "groups", "projects")  # prefixes with one level of owners below
 DEFAULT_STAGING_AGE_S = 24 * 3600.0
+TRANSFER_THREADS = 16  # dask's local threads while writing to object storage
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class Storage:
     def staged(self, key: str) -> Iterator[StagedWrite]:
         """Write under a staging key; on success checksum it and move it to ``key``.
 
+        Inside the block, object storage gets :func:`transfer_threads`.
         Raises :class:`StorageError` if ``key`` already holds data. On any exception inside
         the block, or while committing, the staging data (and any partial copy at ``key``)
         is removed and the exception propagates (S3 problems as a clear
@@ -161,7 +163,7 @@ class Storage:
         nothing = "nothing was registered"
         committing = False
         try:
-            with self._errors(f"writing {target}", nothing):
+            with self._errors(f"writing {target}", nothing), transfer_threads(self.protocol):
                 yield write
             with self._errors(f"committing {target}", nothing):
                 manifest = self._manifest(staging)
@@ -258,6 +260,27 @@ class Storage:
                         self.fs.rm(entry, recursive=True)
                         removed.append(self._url_of(entry.rstrip("/")))
         return removed
+
+
+@contextmanager
+def transfer_threads(protocol: str) -> Iterator[None]:
+    """While writing to object storage (``protocol`` not ``"file"``), give dask's local
+    scheduler :data:`TRANSFER_THREADS` threads (at least one per core): each write task
+    mostly waits on its PUT, and with one thread per core only two were in flight.
+    Distributed clusters ignore this setting.
+
+    >>> import dask
+    >>> with transfer_threads("s3"):
+    ...     dask.config.get("num_workers") >= 16
+    True
+    """
+    if protocol == "file":
+        yield
+        return
+    import dask
+
+    with dask.config.set(num_workers=max(TRANSFER_THREADS, os.cpu_count() or 1)):
+        yield
 
 
 def _digest(manifest: list[ManifestLine]) -> str:

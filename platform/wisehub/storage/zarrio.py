@@ -1,16 +1,12 @@
-"""How Zarr data moves through object storage: enough requests in flight to fill the link.
+"""Dask chunks for reading Zarr from object storage: enough requests in flight per task.
 
-An S3 GET or PUT spends most of its time waiting, so throughput comes from having many at
-once. Zarr issues one request per stored chunk, concurrently *within* one read or write
-call; dask issues one call per task, as many at a time as it has threads (one per core by
-default). Two levers follow:
-
-* reads: dask tasks that each cover several small stored chunks (:func:`read_chunks`,
-  whole stored chunks up to 16 MiB per task), so every task's read runs its requests in
-  parallel. On the benchmark's RGW, 1 MiB chunks read 1.5x faster grouped to 16 MiB, while
-  tasks of 64 or 128 MiB read slower than 16 MiB ones: they only add memory per task;
-* writes: more threads than cores for the local scheduler while a product is written to
-  object storage (:func:`transfer_threads`); a distributed cluster keeps its own threads.
+An S3 GET spends most of its time waiting, so throughput comes from having many at once.
+Zarr issues one request per stored chunk, concurrently *within* one read call; dask issues
+one call per task, as many at a time as it has threads (one per core by default). So dask
+tasks cover several small stored chunks (:func:`read_chunks`, whole stored chunks up to
+16 MiB per task). On the benchmark's RGW, 1 MiB chunks read 1.5x faster grouped to 16 MiB,
+while tasks of 64 or 128 MiB read slower than 16 MiB ones: they only add memory per task.
+(Writes get their requests in flight from :meth:`wisehub.storage.Storage.staged`.)
 
 >>> import numpy as np, xarray as xr
 >>> ds = xr.Dataset({"data": (("frame", "y", "x"), np.zeros((32, 512, 512), "f4"))})
@@ -22,15 +18,12 @@ default). Two levers follow:
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import xarray as xr
 
 TARGET_BYTES = 16 << 20  # per dask task; larger stored chunks are read one per task
-TRANSFER_THREADS = 16  # requests in flight while writing to object storage
 
 
 def _grouped(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int,
@@ -85,23 +78,3 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None) -> xr.
     options = dict(storage_options or {}) or None
     layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
     return xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
-
-
-@contextmanager
-def transfer_threads(protocol: str) -> Iterator[None]:
-    """While writing to object storage (``protocol`` not ``"file"``), give dask's local
-    scheduler :data:`TRANSFER_THREADS` threads (at least one per core): each write task
-    mostly waits on the network. Distributed clusters ignore this setting.
-
-    >>> import dask
-    >>> with transfer_threads("s3"):
-    ...     dask.config.get("num_workers") >= 16
-    True
-    """
-    if protocol == "file":
-        yield
-        return
-    import dask
-
-    with dask.config.set(num_workers=max(TRANSFER_THREADS, os.cpu_count() or 1)):
-        yield
