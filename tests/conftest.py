@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from wisehub.config import get_settings
 from wisehub.dev.ceph import CephCluster, ceph_cluster
 from wisehub.samples import SampleSet, make_samples
+
+if TYPE_CHECKING:
+    from wisehub.lineage import LineageStore
 
 # The samples every test shares: small, but with every feature (3 nights, 2 chips).
 SAMPLE_PARAMS = {"size": "tiny", "nights": 3, "chips": 2, "n_events": 40_000, "seed": 2024}
@@ -29,6 +33,25 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def sample_set(data_dir: Path) -> SampleSet:
     """The sample observations under ``data_dir/samples``, made once per session."""
     return make_samples(data_dir / "samples", **SAMPLE_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def raw_lineage(sample_set: SampleSet, tmp_path_factory: pytest.TempPathFactory
+                ) -> Callable[[str], LineageStore]:
+    """Makes a new SQLite lineage store for user ada, products on local disk, with the sample
+    raw frames registered: ``raw_lineage("viz")``. Each call gets its own store."""
+    from wisehub.lineage import Context, LineageStore
+    from wisehub.lineage.targets import register_raw
+    from wisehub.storage import Storage
+
+    def make(name: str) -> LineageStore:
+        path = tmp_path_factory.mktemp(name)
+        store = LineageStore(f"sqlite:///{path / 'l.sqlite'}", Context("ada"),
+                             storage=Storage.local(str(path / "products")))
+        register_raw(store, str(sample_set.stores["raw"]))
+        return store
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import wisehub as wh
-from wisehub.lineage import OUTDATED, TO_BUILD, Context, LineageStore, lineage
+from wisehub.lineage import OUTDATED, TO_BUILD, lineage
 from wisehub.lineage.targets import (
     QC,
     Coadd,
@@ -73,15 +73,9 @@ def test_reduced_frame_pulls_everything_back_to_raw(ccd_store, sample_set):
 
 
 @pytest.fixture(scope="module")
-def sqlite_ccd(sample_set, tmp_path_factory):
+def sqlite_ccd(raw_lineage):
     """One SQLite store with the sample raw frames, shared by the QC and coadd tests."""
-    from wisehub.storage import Storage
-
-    path = tmp_path_factory.mktemp("ccd")
-    store = LineageStore(f"sqlite:///{path / 'l.sqlite'}", Context("ada"),
-                         storage=Storage.local(str(path / "products")))
-    register_raw(store, str(sample_set.stores["raw"]))
-    return store
+    return raw_lineage("ccd")
 
 
 def test_invalidated_flat_is_remade_and_eclipses(sqlite_ccd):

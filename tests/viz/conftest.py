@@ -9,16 +9,11 @@ matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="module")
-def ccd_lineage(sample_set, tmp_path_factory):
+def ccd_lineage(raw_lineage):
     """A store with one reduced frame, its bias invalidated and re-made, and a flagged bias."""
-    from wisehub.lineage import Context, LineageStore
-    from wisehub.lineage.targets import MasterBias, RawFrame, ReducedScienceFrame, register_raw
-    from wisehub.storage import Storage
+    from wisehub.lineage.targets import MasterBias, RawFrame, ReducedScienceFrame
 
-    path = tmp_path_factory.mktemp("viz-lineage")
-    store = LineageStore(f"sqlite:///{path / 'l.sqlite'}", Context("ada"),
-                         storage=Storage.local(str(path / "products")))
-    register_raw(store, str(sample_set.stores["raw"]))
+    store = raw_lineage("viz-lineage")
     frame = RawFrame.query(imagetyp="SCIENCE", chip="ccd1", filter="r",
                            night="2024-03-01").using(store).first().frame
     reduced = ReducedScienceFrame.get(store=store, frame=frame)
