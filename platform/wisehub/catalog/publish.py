@@ -78,7 +78,7 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
         with storage.staged(key) as write:
-            ds.to_zarr(write.url, mode="w-", storage_options=write.storage_options or None)
+            write.to_zarr(ds)
         stored = write.result
         entry_md = {"title": name, "creator": settings.user, **(metadata or {}),
                     "uri": stored.uri, "checksum": stored.checksum, "size": stored.size,

@@ -54,8 +54,7 @@ def write_zarr(
         if overwrite:
             store.delete(key)
         with store.staged(key) as staged, quiet_zarr_v3_warnings():
-            delayed = ds.to_zarr(staged.url, mode="w", consolidated=True, compute=False,
-                                 storage_options=staged.storage_options or None)
+            delayed = staged.to_zarr(ds, compute=False)
             compute(delayed, progress if isinstance(progress, str) else "writing",
                     show=bool(progress))
     except (StorageError, OSError) as err:

@@ -177,8 +177,7 @@ def _write(store: LineageStore, cls: type[Target], name: str, result: Result) ->
     dataset = data if isinstance(data, xr.Dataset) else data.to_dataset(name="data")
     key = f"{prefix}/{cls.type_name}/{name}-{utcnow().strftime('%Y%m%dT%H%M%S%f')}.zarr"
     with store.storage.staged(key) as write, quiet_zarr_v3_warnings():
-        dataset.to_zarr(write.url, storage_options=write.storage_options or None, mode="w",
-                        consolidated=True)
+        write.to_zarr(dataset)
     return write.result
 
 

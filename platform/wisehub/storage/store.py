@@ -16,12 +16,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 
 from wisehub.config import Settings, get_settings
 from wisehub.storage.errors import StorageError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 STAGING = ".staging"
 SHARED_KINDS = ("private", "groups", "projects")  # prefixes with one level of owners below
@@ -50,6 +53,23 @@ class StagedWrite:
     url: str
     storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
+
+    def to_zarr(self, ds: xr.Dataset, **kwargs: Any) -> Any:
+        """Write ``ds`` here as Zarr with consolidated metadata; ``kwargs`` go to
+        :meth:`xarray.Dataset.to_zarr` (``compute=False`` returns the delayed write).
+
+        Every chunk is written: products are dense, and zarr would otherwise compare each
+        chunk with the fill value first (0.3 s of CPU per 0.5 GB, on the cores RGW needs).
+
+        >>> import numpy as np, xarray as xr
+        >>> with Storage.local("/tmp/wh-doc/products").staged("world/z.zarr") as w:
+        ...     _ = w.to_zarr(xr.Dataset({"a": ("x", np.zeros(3))}))
+        >>> xr.open_zarr(w.result.uri).a.size
+        3
+        >>> Storage.local("/tmp/wh-doc/products").delete("world/z.zarr")
+        """
+        return ds.to_zarr(self.url, storage_options=self.storage_options or None, mode="w-",
+                          consolidated=True, write_empty_chunks=True, **kwargs)
 
 
 ManifestLine = tuple[str, int, str]  # (relative name, size, md5 hex)
