@@ -21,6 +21,8 @@ What closed the gap (first measured at 0.57 for writes and 0.40 for reads):
   as Zarr already fetches chunks in parallel;
 * writes: dask's local scheduler had one thread per core, so two PUTs were in flight;
   every staged write to object storage now runs with 16 threads (``Storage.staged``);
+* the rig: the dev Ceph's RGW quota-sync threads spun (intervals of 0) and an idle RGW
+  and OSD took 75 % of both cores; with 1 s they idle at 2 %;
 * measurement: on this VM memory is slow to touch the first time, in the client and in
   the memstore OSD, and whichever side met fresh memory first lost by up to 2x; each write
   now follows a deletion of the same size and each timed read follows an untimed one.
