@@ -56,6 +56,14 @@ def test_grouping_never_splits_another_variables_stored_chunk(tmp_path: Path) ->
     xr.testing.assert_identical(back.compute(), ds.compute())
 
 
+def test_a_small_variable_does_not_make_a_large_ones_tasks_grow() -> None:
+    ds = xr.Dataset({"image": (("frame", "y", "x"), np.zeros((32, 2048, 2048), "f4")),
+                     "flux": (("frame", "star"), np.zeros((32, 10), "f4"))})
+    ds["image"].encoding["chunks"] = (1, 2048, 2048)  # 16 MiB: one per task
+    ds["flux"].encoding["chunks"] = (1, 10)  # tiny: would group all 32 frames
+    assert "frame" not in read_chunks(ds)
+
+
 def test_published_entries_read_small_chunks_grouped_through_plain_intake(
         tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", user="ada")

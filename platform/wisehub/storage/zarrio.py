@@ -49,20 +49,19 @@ def read_chunks(ds: xr.Dataset, target_bytes: int = TARGET_BYTES) -> dict[str, i
     """
     stored = {name: tuple(v.encoding["chunks"]) for name, v in ds.variables.items()
               if name not in ds.indexes and len(v.encoding.get("chunks") or ()) == v.ndim}
-    proposed: dict[str, set[int]] = {}
+    grouped: dict[str, list[int]] = {}  # per dim: each variable's grouped size
     for name, chunks in stored.items():
         variable = ds[name].variable
-        grouped = _grouped(variable.shape, chunks, variable.dtype.itemsize, target_bytes)
-        for dim, size, base in zip(variable.dims, grouped, chunks, strict=True):
-            if size != base:
-                proposed.setdefault(str(dim), set()).add(size)
+        sizes = _grouped(variable.shape, chunks, variable.dtype.itemsize, target_bytes)
+        for dim, size in zip(variable.dims, sizes, strict=True):
+            grouped.setdefault(str(dim), []).append(size)
     chosen = {}
-    for dim, sizes in proposed.items():
-        size = min(sizes)
-        whole = all(size % chunks[ds[name].dims.index(dim)] == 0
-                    or size >= ds.sizes[dim]
-                    for name, chunks in stored.items() if dim in ds[name].dims)
-        if whole:
+    for dim, sizes in grouped.items():
+        size = min(sizes)  # no variable's tasks grow past the target
+        bases = [chunks[ds[name].dims.index(dim)] for name, chunks in stored.items()
+                 if dim in ds[name].dims]
+        if any(size != base for base in bases) and all(
+                size % base == 0 or size >= ds.sizes[dim] for base in bases):
             chosen[dim] = size
     return chosen
 
