@@ -33,7 +33,7 @@ import xarray as xr
 from astropy.nddata import CCDData
 from astropy.stats import sigma_clip
 from distributed import Client, LocalCluster
-from wisehub.ingest.write import quiet_zarr_v3_warnings
+from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 from wisehub.reduce import combine
 from zarr.codecs import ZstdCodec
 

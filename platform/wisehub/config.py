@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import ByteSize, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         None, description="connect wh.cluster() to this Dask scheduler instead of starting one"
     )
     dask_workers: int | None = Field(None, ge=1, description="local workers (default: by CPUs)")
+    chunk_size: ByteSize = Field(
+        ByteSize(16 << 20), gt=0,
+        description="bytes of pixels per Dask task: Zarr read grouping, ingested chunks and "
+        "reduction tiles (e.g. 16MiB)",
+    )
     user: str = Field(
         default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
         pattern=r"^[A-Za-z0-9._@-]+$",

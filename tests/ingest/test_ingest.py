@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from wisehub.ingest import IngestError, frame_wcs, ingest_fits, open_fits_stack, write_zarr
+from wisehub.ingest import IngestError, ingest_fits, open_fits_stack
+from wisehub.storage.zarrio import write_zarr
 from wisehub.samples import make_ccd_fits
 
 
@@ -46,7 +47,7 @@ def test_values_headers_and_wcs_round_trip(fits_files: list[Path], tmp_path: Pat
         ):
             assert ds[key].sel(frame=frame).item() == header[key], key
         index = int(np.flatnonzero(ds.frame.values == frame)[0])
-        original, kept = WCS(header), frame_wcs(ds, index)
+        original, kept = WCS(header), ds["data"].wise.frame_wcs(index)
         np.testing.assert_allclose(
             kept.pixel_to_world_values([0, 40], [0, 30]),
             original.pixel_to_world_values([0, 40], [0, 30]),

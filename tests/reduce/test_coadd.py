@@ -55,7 +55,7 @@ def test_mean_stack_equals_reproject_and_coadd(dithered):
     np.testing.assert_allclose(ours.values[covered], ref[covered], rtol=1e-5)
     assert np.isnan(ours.values[~covered]).all()
     assert ours.attrs["NEXPOSURE"] == 5 and ours["FILTER"].item() == "g"
-    assert WCS(ours.attrs["WCSHDR"]).wcs.crval.tolist() == [150.0, 2.0]
+    assert ours.wise.wcs.wcs.crval.tolist() == [150.0, 2.0]
 
 
 def test_sigma_clipped_stack_rejects_the_cosmic_ray_and_keeps_stars(dithered):

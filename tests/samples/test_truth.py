@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import xarray as xr
 from astropy.stats import sigma_clipped_stats
-from wisehub.ingest import frame_wcs
 from wisehub.samples import SampleSet, make_ccd_fits
 from wisehub.samples.ifu import REST_LINES_AA
 
@@ -80,7 +79,7 @@ def test_star_positions_through_the_wcs(sample_set: SampleSet, raw: xr.Dataset) 
     for index in science[:6]:
         image = raw.data.isel(frame=index).values[:, :-16].astype(float)
         image -= np.median(image)
-        x, y = frame_wcs(raw, int(index)).world_to_pixel_values(stars["ra"], stars["dec"])
+        x, y = raw["data"].wise.frame_wcs(int(index)).world_to_pixel_values(stars["ra"], stars["dec"])
         for i in np.flatnonzero(
             (np.array(stars["mag_r"]) < 19.5) & (x > 6) & (x < 89) & (y > 6) & (y < 89)
         ):

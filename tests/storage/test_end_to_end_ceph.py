@@ -18,7 +18,8 @@ import xarray as xr
 from wisehub.catalog.publish import publish
 from wisehub.config import REPO_ROOT, Settings
 from wisehub.dev.ceph import CephCluster
-from wisehub.ingest import open_fits_stack, quiet_zarr_v3_warnings
+from wisehub.ingest import open_fits_stack
+from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 from wisehub.lineage import Context, LineageStore, lineage
 from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
 from wisehub.samples import SampleSet

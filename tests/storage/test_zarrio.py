@@ -14,7 +14,7 @@ import xarray as xr
 from wisehub.catalog.publish import publish
 from wisehub.config import Settings
 from wisehub.storage.store import TRANSFER_THREADS, Storage
-from wisehub.storage.zarrio import TARGET_BYTES, open_zarr, read_chunks
+from wisehub.storage.zarrio import open_zarr, read_chunks, task_bytes
 
 
 def stack(frames: int, tile: int, size: int = 256, coords: bool = False) -> xr.Dataset:
@@ -32,7 +32,7 @@ def test_small_stored_chunks_are_read_whole_and_grouped_up_to_the_target(
     task = ds["data"].data.chunksize
     # 16 KiB stored chunks: all 64 frames, then whole tiles in y until 16 MiB is reached.
     assert task[0] == 64 and task[1] % 64 == 0 and task[2] % 64 == 0
-    assert np.prod(task) * 4 <= TARGET_BYTES
+    assert np.prod(task) * 4 <= task_bytes()
     assert ds["data"].data.npartitions < 16 * 16  # far fewer tasks than stored chunks
 
 

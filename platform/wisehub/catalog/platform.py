@@ -16,7 +16,7 @@ import yaml
 
 from wisehub.catalog.search import matches_instrument, matches_text, overlaps_time, within_cone
 from wisehub.config import Settings, get_settings
-from wisehub.ingest import load_coords
+from wisehub.storage.zarrio import load_coords
 
 SUBCATALOG = "intake.readers.entry:Catalog"
 

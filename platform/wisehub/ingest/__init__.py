@@ -1,10 +1,16 @@
 """FITS → Zarr ingest: raw data arrives as FITS and is kept as chunked, lazily readable Zarr.
 
+Ingest only ingests: WCS and units follow :mod:`wisehub.conventions`, Zarr goes through
+:mod:`wisehub.storage.zarrio`, and registering the frames in the lineage store is the CLI's
+next step (``wisehub ingest``).
+
+>>> import tempfile
 >>> from wisehub.samples import make_ccd_fits
->>> files = make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1)
->>> ds = ingest_fits(files, "/tmp/wh-doc-raw.zarr", overwrite=True)
->>> ds.sizes["frame"] == len(files)
-True
+>>> where = tempfile.mkdtemp()
+>>> files = make_ccd_fits(where + "/fits", size=48, nights=1, chips=1)
+>>> ds = ingest_fits(files, where + "/raw.zarr")
+>>> ds.sizes["frame"] == len(files), ds["data"].wise.frame_wcs(0).has_celestial
+(True, True)
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from typing import Any
 
 import xarray as xr
 
+import wisehub.conventions  # noqa: F401  (the .wise accessor)
 from wisehub.ingest.cube import read_cube_fits
 from wisehub.ingest.headers import IngestError, read_frame_header
-from wisehub.ingest.stack import frame_wcs, open_fits_stack, reduction_chunks
-from wisehub.ingest.write import quiet_zarr_v3_warnings, write_zarr
+from wisehub.ingest.stack import open_fits_stack, reduction_chunks
+from wisehub.storage import StorageError
+from wisehub.storage.zarrio import StoreExistsError, open_zarr, write_zarr
 
 
 def ingest_fits(
@@ -34,35 +42,18 @@ def ingest_fits(
     Every header is checked before any pixel is written; a failure leaves no store behind.
     """
     ds = open_fits_stack(files)
-    write_zarr(ds, store, storage_options, progress=progress, overwrite=overwrite)
-    return open_store(store, storage_options)
-
-
-def open_store(store: str, storage_options: dict[str, Any] | None = None) -> xr.Dataset:
-    """Open a Zarr store lazily (dask-backed, stored chunks), its per-frame coordinates loaded."""
-    with quiet_zarr_v3_warnings():
-        return load_coords(xr.open_zarr(store, storage_options=storage_options, chunks={}))
-
-
-def load_coords(ds: xr.Dataset) -> xr.Dataset:
-    """Load small 1-D coordinates (per-frame header keywords) so they work in selections.
-
-    Pixels stay lazy; only the coordinates, a few bytes per frame, are read.
-    """
-    return ds.assign_coords(
-        {k: ds[k].compute() for k in ds.coords if ds[k].chunks is not None and ds[k].ndim == 1}
-    )
+    try:
+        write_zarr(ds, store, storage_options, progress=progress, overwrite=overwrite)
+    except (StoreExistsError, StorageError, OSError) as err:
+        raise IngestError(f"cannot write {store}: {err}") from err
+    return open_zarr(store, storage_options, small_coords=True)
 
 
 __all__ = [
     "IngestError",
-    "frame_wcs",
     "ingest_fits",
-    "load_coords",
     "open_fits_stack",
-    "open_store",
     "read_cube_fits",
     "read_frame_header",
     "reduction_chunks",
-    "write_zarr",
 ]

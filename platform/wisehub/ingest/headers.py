@@ -13,7 +13,10 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.time import Time
 from astropy.utils.exceptions import AstropyUserWarning
-from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs import FITSFixedWarning
+
+from wisehub.conventions.units import unit_string
+from wisehub.conventions.wcs import header_wcs, to_header_string
 
 REQUIRED_KEYWORDS = ("IMAGETYP", "EXPTIME", "DATE-OBS")
 STRUCTURAL = {
@@ -40,19 +43,16 @@ class IngestError(ValueError):
     """A FITS file cannot be ingested; the message names the file and what to do."""
 
 
-class StoreExistsError(IngestError, FileExistsError):
-    """The target store already holds data; stores are not overwritten unless asked."""
-
-
 @dataclass
 class FrameHeader:
-    """One file's header split into per-frame keywords and its WCS."""
+    """One file's header split into per-frame keywords, its pixel unit and its WCS."""
 
     path: Path
     shape: tuple[int, int]
     dtype: str
     keywords: dict[str, object]
     wcs_header: str
+    unit: str
 
 
 def read_frame_header(path: str | os.PathLike) -> FrameHeader:
@@ -97,7 +97,8 @@ def read_frame_header(path: str | os.PathLike) -> FrameHeader:
         (header["NAXIS2"], header["NAXIS1"]),
         dtype,
         _frame_keywords(header, path),
-        _wcs_string(header),
+        to_header_string(header_wcs(header)),
+        unit_string(str(header.get("BUNIT", "adu"))),  # raw CCD pixels are ADU
     )
 
 
@@ -110,13 +111,13 @@ def _primary_hdu_bytes(header: fits.Header) -> int:
 
 
 def _frame_keywords(header: fits.Header, path: Path) -> dict[str, object]:
-    # WCS keywords live in WCSHDR; times stay per-frame keywords although WCS also knows them.
-    wcs_keys = (
-        {k for k in _wcs_of(header).to_header(relax=True) if not k.startswith(("DATE", "MJD"))}
-        if _has_wcs(header)
-        else set()
-    )
-    keywords = {k: header[k] for k in header if k not in STRUCTURAL and k not in wcs_keys}
+    # WCS keywords live in WCSHDR and BUNIT in the units attribute (wisehub.conventions);
+    # times stay per-frame keywords although WCS also knows them.
+    wcs = header_wcs(header)
+    wcs_keys = set() if wcs is None else {
+        k for k in wcs.to_header(relax=True) if not k.startswith(("DATE", "MJD"))}
+    keywords = {k: header[k] for k in header
+                if k not in STRUCTURAL and k not in wcs_keys and k != "BUNIT"}
     try:
         start = Time(str(header["DATE-OBS"]), scale="utc")
     except ValueError:
@@ -125,17 +126,3 @@ def _frame_keywords(header: fits.Header, path: Path) -> dict[str, object]:
     keywords.setdefault("CHIP", header.get("DETECTOR"))
     keywords.setdefault("NIGHT", (start - 12 * u.hour).datetime.date().isoformat())
     return keywords
-
-
-def _has_wcs(header: fits.Header) -> bool:
-    return "CTYPE1" in header and "CTYPE2" in header
-
-
-def _wcs_of(header: fits.Header) -> WCS:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        return WCS(header, naxis=2)
-
-
-def _wcs_string(header: fits.Header) -> str:
-    return _wcs_of(header).to_header(relax=True).tostring() if _has_wcs(header) else ""

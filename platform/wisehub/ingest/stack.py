@@ -11,27 +11,29 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 from astropy.io import fits
-from astropy.wcs import WCS
 
+from wisehub.conventions.units import UNITS_ATTR
+from wisehub.conventions.wcs import WCS_COORD
 from wisehub.ingest.headers import FrameHeader, IngestError, read_frame_header
+from wisehub.storage.zarrio import task_bytes
 
 SORT_KEYS = ("NIGHT", "CHIP", "IMAGETYP", "FILTER", "MJD-OBS")
-TARGET_CHUNK_BYTES = 64 * 2**20
 
 
 def reduction_chunks(
-    n_frames: int, ny: int, nx: int, itemsize: int, target_bytes: int = TARGET_CHUNK_BYTES
+    n_frames: int, ny: int, nx: int, itemsize: int, target_bytes: int | None = None
 ) -> tuple[int, int, int]:
     """Chunks for reductions over frames: tiles of whole rows holding many frames each.
 
     A combine reads all frames of one tile in one task, so chunks span many frames and a band of
-    rows, sized near ``target_bytes`` (DESIGN, "Performance principles").
+    rows, sized near ``target_bytes`` (default: the ``chunk_size`` setting).
 
-    >>> reduction_chunks(64, 2048, 2048, 4)
+    >>> reduction_chunks(64, 2048, 2048, 4, 64 << 20)
     (64, 128, 2048)
     >>> reduction_chunks(10, 100, 100, 2)
     (10, 100, 100)
     """
+    target_bytes = task_bytes() if target_bytes is None else target_bytes
     frames = min(n_frames, 64)
     rows = max(1, min(ny, target_bytes // max(1, frames * nx * itemsize)))
     if rows < ny:
@@ -72,7 +74,8 @@ def open_fits_stack(
 
     Frames are sorted by night, chip, type, filter and time, so that frames reduced together
     sit together in the chunks. Header keywords become per-frame coordinates named as in FITS,
-    and each frame's WCS is kept as a header string in ``WCSHDR``.
+    each frame's WCS is kept as a header string in ``WCSHDR`` and ``BUNIT`` becomes the ``units``
+    attribute (:mod:`wisehub.conventions`).
 
     >>> from wisehub.samples import make_ccd_fits
     >>> files = make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1)
@@ -110,7 +113,7 @@ def open_fits_stack(
             "two files share one frame id (FRAMEID or file name); ingest each exposure once"
         )
     coords = {k: ("frame", _coordinate([h.keywords.get(k) for h in headers])) for k in names}
-    coords["WCSHDR"] = ("frame", np.asarray([h.wcs_header for h in headers], dtype=str))
+    coords[WCS_COORD] = ("frame", np.asarray([h.wcs_header for h in headers], dtype=str))
     coords["frame"] = ("frame", np.asarray(frame_ids, dtype=str))
     first = headers[0].keywords
     attrs = {
@@ -119,7 +122,7 @@ def open_fits_stack(
         "history": [f"ingested {len(files)} FITS frames with wisehub"],
     }
     return xr.Dataset(
-        {"data": (("frame", "y", "x"), data, {"units": str(first.get("BUNIT", ""))})},
+        {"data": (("frame", "y", "x"), data, {UNITS_ATTR: headers[0].unit})},
         coords=coords,
         attrs=attrs,
     )
@@ -128,33 +131,11 @@ def open_fits_stack(
 def _check_consistent(headers: list[FrameHeader]) -> None:
     first = headers[0]
     for h in headers[1:]:
+        if h.unit != first.unit:
+            raise IngestError(f"{h.path}: BUNIT {h.unit!r} differs from {first.path} "
+                              f"({first.unit!r}); ingest frames of one unit together")
         if h.shape != first.shape or h.dtype != first.dtype:
             raise IngestError(
                 f"{h.path}: shape {h.shape} dtype {h.dtype} differs from {first.path} "
                 f"({first.shape} {first.dtype}); ingest frames of one format together"
             )
-
-
-def wcs_from_header_string(header: str) -> WCS:
-    """The WCS kept as a FITS header string (the ``WCSHDR`` coordinate).
-
-    >>> h = "CTYPE1  = 'RA---TAN'" + " " * 60 + "CTYPE2  = 'DEC--TAN'" + " " * 60
-    >>> wcs_from_header_string(h).has_celestial
-    True
-    """
-    return WCS(fits.Header.fromstring(header))
-
-
-def frame_wcs(frames: xr.Dataset | xr.DataArray, index: int | str = 0) -> WCS:
-    """The WCS of one frame (by position or frame id) of an ingested stack.
-
-    >>> from wisehub.samples import make_ccd_fits
-    >>> ds = open_fits_stack(make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1))
-    >>> frame_wcs(ds, -1).wcs.ctype[0]
-    'RA---TAN'
-    """
-    wcshdr = frames["WCSHDR"]
-    value = wcshdr.sel(frame=index) if isinstance(index, str) else wcshdr.isel(frame=index)
-    if not str(value.values):
-        raise IngestError(f"frame {index!r} has no WCS")
-    return wcs_from_header_string(str(value.values))

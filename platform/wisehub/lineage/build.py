@@ -23,7 +23,6 @@ from typing import Any
 import dask
 import xarray as xr
 
-from wisehub.ingest import quiet_zarr_v3_warnings
 from wisehub.lineage.claims import claim
 from wisehub.lineage.models import utcnow
 from wisehub.lineage.plan import UP_TO_DATE, PlanNode, differences
@@ -39,6 +38,7 @@ from wisehub.lineage.target import (
     TargetError,
 )
 from wisehub.storage import StorageError, layout_prefix
+from wisehub.storage.zarrio import product_key, write_staged
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,7 @@ def _write(store: LineageStore, cls: type[Target], name: str, result: Result) ->
                            project=ctx.project)
     data = result.data
     dataset = data if isinstance(data, xr.Dataset) else data.to_dataset(name="data")
-    key = f"{prefix}/{cls.type_name}/{name}-{utcnow().strftime('%Y%m%dT%H%M%S%f')}.zarr"
-    with store.storage.staged(key) as write, quiet_zarr_v3_warnings():
-        write.to_zarr(dataset)
-    return write.result
+    return write_staged(store.storage, product_key(prefix, name, cls.type_name), dataset)
 
 
 @contextmanager

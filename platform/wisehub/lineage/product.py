@@ -105,15 +105,14 @@ class ProductView:
 
     def open(self) -> xr.Dataset:
         """The product's data as a lazy, dask-backed xarray Dataset."""
-        from wisehub.ingest import quiet_zarr_v3_warnings
+        import wisehub.conventions  # noqa: F401  (the .wise accessor)
         from wisehub.storage.zarrio import open_zarr
 
         if not self.has_data:
             raise FileNotFoundError(f"{self!r} has no data in storage (deleted or never stored); "
                                     "its metadata and lineage remain")
         options = self.store.storage.storage_options if self.store and self.store.storage else {}
-        with quiet_zarr_v3_warnings():
-            return open_zarr(str(self.data_uri), options)
+        return open_zarr(str(self.data_uri), options).wise.with_pid(self.pid)
 
     def inputs(self) -> dict[str, list[ProductView]]:
         """What the process that made this product used, by input role."""

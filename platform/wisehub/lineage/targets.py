@@ -59,10 +59,9 @@ def register_raw(store: LineageStore, url: str, storage_options: dict[str, Any] 
 
     Frames already registered from the same store are skipped, so ingest can re-run.
     """
-    from wisehub.ingest import quiet_zarr_v3_warnings
+    from wisehub.storage.zarrio import open_zarr
 
-    with quiet_zarr_v3_warnings():
-        ds = xr.open_zarr(url, storage_options=storage_options, chunks={})
+    ds = open_zarr(url, storage_options)
     frames = [str(f) for f in ds["frame"].values]
     known = {p.name for p in store.select("RawFrame", (Condition("frame", "in", frames),))
              if p.data_uri == url}

@@ -10,17 +10,26 @@ astropy are the reference for results; see the tests.
 1.0
 """
 
+import wisehub.conventions  # noqa: F401  (the .wise accessor on results)
 from wisehub.reduce.calibrate import (
-    FlatWarning,
     calibrate,
     master_bias,
     master_dark,
     master_flat,
     overscan_correct,
+    variance,
 )
 from wisehub.reduce.coadd import stack
-from wisehub.reduce.combine import NoValidDataWarning, ReduceError, as_stack, combine
+from wisehub.reduce.combine import combine
+from wisehub.reduce.frames import NoValidDataWarning, ReduceError, as_stack
 from wisehub.reduce.stats import frame_statistic, imstat
+from wisehub.reduce.steps import (
+    FlatWarning,
+    flat_correct,
+    gain_correct,
+    subtract_bias,
+    subtract_dark,
+)
 
 __all__ = [
     "FlatWarning",
@@ -29,11 +38,16 @@ __all__ = [
     "as_stack",
     "calibrate",
     "combine",
+    "flat_correct",
     "frame_statistic",
+    "gain_correct",
     "imstat",
     "master_bias",
     "master_dark",
     "master_flat",
     "overscan_correct",
     "stack",
+    "subtract_bias",
+    "subtract_dark",
+    "variance",
 ]

@@ -14,11 +14,12 @@ import typer
 import xarray as xr
 
 from wisehub.compute import compute
-from wisehub.ingest.write import write_zarr
 from wisehub.reduce.calibrate import calibrate, master_bias, master_dark, master_flat
+from wisehub.reduce.calibrate import variance as variance_of
 from wisehub.reduce.coadd import stack
 from wisehub.reduce.combine import ReduceError
 from wisehub.reduce.stats import imstat
+from wisehub.storage.zarrio import open_zarr, write_zarr
 
 app = typer.Typer(help="Reduce CCD frames: master bias/dark/flat, calibrate, stack, imstat.",
                   no_args_is_help=True)
@@ -36,9 +37,7 @@ Sigma = Annotated[float, typer.Option(help="sigma_clip: clipping threshold (both
 def open_frames(source: str, select: list[str] | None = None) -> xr.DataArray:
     """The ``data`` variable of a catalogue entry or Zarr store, filtered by ``KEY=VALUE``."""
     if "://" in source or Path(source).exists():
-        from wisehub.ingest import open_store
-
-        dataset = open_store(source)
+        dataset = open_zarr(source, small_coords=True)
     else:
         from wisehub.catalog import catalog
 
@@ -127,8 +126,12 @@ def calibrate_cmd(source: Source, output: Output, bias: Master = None, dark: Mas
                   select: Select = None, workers: Workers = None) -> None:
     """Calibrate the SCIENCE frames of SOURCE to electrons."""
     frames = open_frames(source, [*(select or []), "IMAGETYP=SCIENCE"])
-    product = calibrate(frames, open_master(bias), open_master(dark), open_master(flat),
-                        gain=gain, variance=variance)
+    flat_image = open_master(flat)
+    calibrated = calibrate(frames, open_master(bias), open_master(dark), flat_image, gain=gain)
+    product: xr.DataArray | xr.Dataset = calibrated
+    if variance:
+        product = xr.Dataset({"data": calibrated,
+                              "variance": variance_of(calibrated, flat_image)})
     _done(output, product, workers)
 
 

@@ -20,28 +20,24 @@ import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
-from astropy.io import fits
 from astropy.wcs import WCS
 from reproject import reproject_adaptive, reproject_exact, reproject_interp
 from reproject.mosaicking import find_optimal_celestial_wcs
 
-from wisehub.reduce.combine import FRAME, Method, ReduceError, as_stack, combine, common_coords
+from wisehub.conventions.wcs import WCS_COORD, WCSError
+from wisehub.reduce.combine import Method, combine
+from wisehub.reduce.frames import FRAME, ReduceError, as_stack, common_coords
 from wisehub.reduce.history import add_history
 
 _RESAMPLE = {"interp": reproject_interp, "adaptive": reproject_adaptive,
              "exact": reproject_exact}
 
 
-def frame_wcs_of(frames: xr.DataArray, index: int) -> WCS:
-    """The celestial WCS of one frame, from its ``WCSHDR`` coordinate."""
-    if "WCSHDR" not in frames.coords:
-        raise ReduceError("stack: the frames have no WCSHDR coordinate (each frame's WCS as a "
-                          "FITS header string); ingest them with their WCS")
-    text = str(np.asarray(frames["WCSHDR"].values)[index])
-    wcs = WCS(fits.Header.fromstring(text))
-    if not wcs.has_celestial:
-        raise ReduceError(f"stack: frame {index} has no celestial WCS in WCSHDR")
-    return wcs.celestial
+def _frame_wcs(frames: xr.DataArray, index: int) -> WCS:
+    try:
+        return frames.wise.frame_wcs(index)
+    except WCSError as err:
+        raise ReduceError(f"stack: {err}") from None
 
 
 def stack(frames: xr.DataArray | Sequence[xr.DataArray], method: Method = "mean", *,
@@ -53,7 +49,8 @@ def stack(frames: xr.DataArray | Sequence[xr.DataArray], method: Method = "mean"
     ``wcs``/``shape`` give the output grid; by default the optimal celestial grid covering
     every frame (``reproject.mosaicking.find_optimal_celestial_wcs``). ``method`` and
     ``combine_kw`` go to :func:`combine` (e.g. ``"sigma_clip"``). The result carries its
-    grid as ``WCSHDR`` and an ``NEXPOSURE`` count; pixels no frame covers are NaN.
+    grid as its WCS (``coadd.wise.wcs``) and an ``NEXPOSURE`` count; pixels no frame covers
+    are NaN.
 
     >>> import numpy as np, xarray as xr
     >>> from astropy.wcs import WCS
@@ -67,7 +64,7 @@ def stack(frames: xr.DataArray | Sequence[xr.DataArray], method: Method = "mean"
     frames = as_stack(frames, "stack")
     if resample not in _RESAMPLE:
         raise ReduceError(f"stack: resample {resample!r} must be one of {list(_RESAMPLE)}")
-    inputs = [frame_wcs_of(frames, i) for i in range(frames.sizes[FRAME])]
+    inputs = [_frame_wcs(frames, i) for i in range(frames.sizes[FRAME])]
     if wcs is None:
         wcs, shape = find_optimal_celestial_wcs([(frames.shape[1:], w) for w in inputs])
     elif shape is None:
@@ -83,10 +80,11 @@ def stack(frames: xr.DataArray | Sequence[xr.DataArray], method: Method = "mean"
     resampled = xr.DataArray(da.stack(planes), dims=(FRAME, "y", "x"),
                              coords={FRAME: frames[FRAME]}, attrs=frames.attrs)
     result = combine(resampled, method, **combine_kw)
-    kept = {k: v for k, v in common_coords(frames).items() if k not in ("y", "x", "WCSHDR")}
+    kept = {k: v for k, v in common_coords(frames).items() if k not in ("y", "x", WCS_COORD)}
     attrs = add_history(result.attrs, "stack", resample=resample, shape=list(shape))
-    attrs.update(NEXPOSURE=frames.sizes[FRAME], WCSHDR=wcs.to_header().tostring())
-    return result.assign_coords(kept).assign_attrs(attrs).rename(frames.name or "coadd")
+    attrs.update(NEXPOSURE=frames.sizes[FRAME])
+    result = result.assign_coords(kept).assign_attrs(attrs).rename(frames.name or "coadd")
+    return result.wise.with_wcs(wcs)
 
 
 def _resample(image: np.ndarray, wcs_in: WCS, wcs_out: WCS, shape: tuple[int, int],

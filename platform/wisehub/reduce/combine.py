@@ -2,8 +2,8 @@
 
 The stack is chunked into tiles that hold *every* frame of a patch of the image; one task
 reduces one tile with a compiled kernel (:mod:`wisehub.reduce._kernels`). There is no tree of
-partial results, and memory per task is bounded by the tile size (``array.chunk-size`` in the
-Dask config, 128 MiB by default). Frame-chunked input is rechunked by Dask, which switches to
+partial results, and memory per task is bounded by the tile size (the ``chunk_size`` setting,
+``WISEHUB_CHUNK_SIZE``). Frame-chunked input is rechunked by Dask, which switches to
 its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large stacks.
 
 >>> import numpy as np, xarray as xr
@@ -14,66 +14,29 @@ its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large s
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 from dask.utils import parse_bytes
 
+from wisehub.config import get_settings
 from wisehub.reduce._kernels import MEAN, MEDIAN, MINMAX, SIGMA_CLIP, combine_tile
+from wisehub.reduce.frames import (
+    FRAME,
+    NoValidDataWarning,
+    ReduceError,
+    as_stack,
+    common_coords,
+)
 from wisehub.reduce.history import add_history
+from wisehub.reduce.stats import frame_statistic
 
 Method = Literal["mean", "median", "sigma_clip", "minmax"]
 _METHODS = {"mean": MEAN, "median": MEDIAN, "sigma_clip": SIGMA_CLIP, "minmax": MINMAX}
-FRAME = "frame"
-
-
-class ReduceError(ValueError):
-    """Input that a reduction cannot use; the message says what is wrong and what to do."""
-
-
-class NoValidDataWarning(UserWarning):
-    """Some output pixels had no valid input value; they are NaN."""
-
-
-def as_stack(frames: xr.DataArray | Sequence[xr.DataArray], what: str = "combine") -> xr.DataArray:
-    """A validated ``(frame, y, x)`` stack from a DataArray or a list of 2-D DataArrays.
-
-    >>> import numpy as np, xarray as xr
-    >>> one = xr.DataArray(np.zeros((2, 3), "f4"), dims=("y", "x"))
-    >>> as_stack([one, one]).sizes["frame"]
-    2
-    """
-    if isinstance(frames, xr.DataArray):
-        stack = frames
-    else:
-        frames = list(frames)
-        if not frames:
-            raise ReduceError(f"{what}: the stack is empty; give at least one frame")
-        first = frames[0]
-        for i, frame in enumerate(frames):
-            if frame.ndim != 2:
-                raise ReduceError(f"{what}: frame {i} has dims {frame.dims}; expected 2-D (y, x)")
-            if frame.shape != first.shape:
-                raise ReduceError(f"{what}: frame {i} has shape {frame.shape} but frame 0 has "
-                                  f"{first.shape}; trim or select frames of one chip")
-            if frame.dtype != first.dtype:
-                raise ReduceError(f"{what}: frame {i} has dtype {frame.dtype} but frame 0 has "
-                                  f"{first.dtype}; convert them to one dtype first")
-        stack = xr.concat(frames, dim=FRAME, combine_attrs="override")
-    if FRAME not in stack.dims or stack.ndim != 3:
-        raise ReduceError(f"{what}: expected dims (frame, y, x), got {stack.dims}")
-    if stack.sizes[FRAME] == 0:
-        raise ReduceError(f"{what}: the stack is empty (0 frames); check the frame selection")
-    if stack.dtype.kind not in "iuf":
-        raise ReduceError(f"{what}: data of dtype {stack.dtype} cannot be combined; "
-                          "expected integer or floating-point pixels")
-    return stack.transpose(FRAME, ...)
 
 
 def combine(
@@ -116,7 +79,7 @@ def combine(
         As astropy's ``sigma_clip``; ``maxiters=None`` iterates until nothing changes.
     min_clip, max_clip : values below/above these (before scaling) are ignored.
     saturate : values at or above this (or each frame's ``SATURATE`` with "header") are ignored.
-    tile_bytes : bytes of input per task (default: Dask's ``array.chunk-size``).
+    tile_bytes : bytes of input per task (default: the ``chunk_size`` setting).
 
     Returns
     -------
@@ -230,8 +193,6 @@ def _thresholds(stack: xr.DataArray, min_clip: float | None, max_clip: float | N
 def _per_frame(stack: xr.DataArray, values: Any, what: str) -> np.ndarray:
     nframe = stack.sizes[FRAME]
     if isinstance(values, str):
-        from wisehub.reduce.stats import frame_statistic
-
         if values not in ("median", "mean"):
             raise ReduceError(f"combine: scale {values!r} must be 'median', 'mean' or numbers")
         level = frame_statistic(stack, values)
@@ -268,7 +229,7 @@ def _mask_array(stack: xr.DataArray, mask: xr.DataArray | np.ndarray) -> da.Arra
 
 def _tile_chunks(data: da.Array, tile_bytes: int | str | None) -> tuple[int, int, int]:
     """All frames per tile; bands of full rows (contiguous in Zarr) sized to ``tile_bytes``."""
-    target = parse_bytes(tile_bytes or dask.config.get("array.chunk-size"))
+    target = parse_bytes(tile_bytes) if tile_bytes else int(get_settings().chunk_size)
     nframe, ny, nx = data.shape
     if len(data.chunks[0]) == 1:
         cy, cx = max(data.chunks[1]), max(data.chunks[2])
@@ -291,22 +252,3 @@ def _rechunk_method(data: da.Array) -> str | None:
     except (ImportError, ValueError):
         return None
     return "p2p"
-
-
-def common_coords(stack: xr.DataArray) -> dict[str, Any]:
-    """Coordinates without the frame dim, plus per-frame ones that agree for every frame."""
-    kept: dict[str, Any] = {}
-    for name, coord in stack.coords.items():
-        if FRAME not in coord.dims:
-            kept[name] = coord
-        elif name != FRAME and coord.ndim == 1:
-            values = coord.values
-            first = values[0]
-            same = all(v == first or _both_nan(v, first) for v in values[1:])
-            if same:
-                kept[name] = xr.Variable((), first, coord.attrs)
-    return kept
-
-
-def _both_nan(a: Any, b: Any) -> bool:
-    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)

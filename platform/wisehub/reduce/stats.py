@@ -14,14 +14,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 from astropy.stats import mad_std, sigma_clipped_stats
-from dask.utils import parse_bytes
 
-from wisehub.reduce.combine import FRAME, as_stack
+from wisehub.config import get_settings
+from wisehub.reduce.frames import FRAME, as_stack
 from wisehub.reduce.history import add_history
 from wisehub.reduce.sections import section_slices
 
@@ -63,7 +62,7 @@ def _stat_array(stack: xr.DataArray, names: tuple[str, ...], section: str | None
                 sigma: float, maxiters: int) -> da.Array:
     data = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.values)
     frame_bytes = stack.shape[1] * stack.shape[2] * stack.dtype.itemsize
-    per_task = max(1, parse_bytes(dask.config.get("array.chunk-size")) // frame_bytes)
+    per_task = max(1, int(get_settings().chunk_size) // frame_bytes)
     data = data.rechunk((per_task, -1, -1))
     region = section_slices(section) if section else (slice(None), slice(None))
     return data.map_blocks(_stats_block, names, region, sigma, maxiters, dtype=np.float64,

@@ -15,12 +15,13 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from wisehub.ingest import ingest_fits, read_cube_fits, write_zarr
+from wisehub.ingest import ingest_fits, read_cube_fits
 from wisehub.samples.camera import FILTERS, Camera, chip_side
 from wisehub.samples.ccd import NightPlan, write_night
 from wisehub.samples.ifu import C_KM_S, H0_TRUE, hubble_table, make_cube
 from wisehub.samples.showers import E_KNEE_EV, GAMMA_ABOVE, GAMMA_BELOW, make_events
 from wisehub.samples.sky import PSF_FWHM_PIX, SKY_RATE, ZEROPOINT, StarField
+from wisehub.storage.zarrio import write_zarr
 
 FIRST_NIGHT = date(2024, 3, 1)
 NIGHT_STEPS = (0, 1, 3, 4, 6, 7, 9, 10)  # a gap now and then, as weather has it

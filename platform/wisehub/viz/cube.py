@@ -18,6 +18,7 @@ import holoviews as hv
 import numpy as np
 import xarray as xr
 
+from wisehub.conventions import as_dataarray
 from wisehub.viz._backends import styled
 from wisehub.viz.stretch import limits
 
@@ -40,11 +41,7 @@ class CubeExplorer:
 
 
 def _as_cube(cube: Any, spectral: str) -> xr.DataArray:
-    if isinstance(cube, xr.Dataset):
-        names = list(cube.data_vars)
-        if len(names) != 1:
-            raise ValueError(f"cube_explorer() got a Dataset with {names}; pass one variable")
-        cube = cube[names[0]]
+    cube = as_dataarray(cube)
     if cube.ndim != 3 or spectral not in cube.dims:
         raise ValueError(
             f"cube_explorer() needs a 3-D cube with a {spectral!r} dim, got dims {cube.dims}"
@@ -65,7 +62,10 @@ def spectrum_at(cube: xr.DataArray, x: float, y: float) -> xr.DataArray:
 
 def cube_explorer(cube: Any, *, spectral: str = "wavelength", cmap: str = "viridis",
                   width: int = 400) -> CubeExplorer:
-    """Link a wavelength slider to the image and a click on the image to the spectrum."""
+    """Link a wavelength slider to the image and a click on the image to the spectrum.
+
+    ``cube`` is a DataArray, a Dataset (its only variable) or a lineage product.
+    """
     cube = _as_cube(cube, spectral)
     waves = cube[spectral].values
     lo, hi = limits(cube.data, 99.5)

@@ -15,8 +15,9 @@ import numpy as np
 import xarray as xr
 from astropy.wcs import WCS
 
+from wisehub.conventions import as_dataarray
 from wisehub.viz._backends import styled
-from wisehub.viz.sky import celestial_wcs, sky_ticks
+from wisehub.viz.sky import sky_ticks
 from wisehub.viz.stretch import Interval, Stretch, limits, stretch
 
 RASTERIZE_ABOVE = 1_000_000
@@ -25,11 +26,7 @@ RASTERIZE_ABOVE = 1_000_000
 
 def _as_2d(data: Any) -> xr.DataArray:
     """A 2-D DataArray with 0-based pixel coordinates ``y``, ``x`` (row 0 at the bottom)."""
-    if isinstance(data, xr.Dataset):
-        if "data" not in data:
-            raise ValueError("image() got a Dataset without a 'data' variable; pass the array")
-        data = data["data"]
-    arr = data if isinstance(data, xr.DataArray) else xr.DataArray(data)
+    arr = as_dataarray(data)
     if arr.ndim > 2:  # a stack of one frame (e.g. a reduced product) is that frame
         arr = arr.squeeze([d for d in arr.dims[:-2] if arr.sizes[d] == 1])
     if arr.ndim != 2:
@@ -49,14 +46,6 @@ def _as_2d(data: Any) -> xr.DataArray:
     )
 
 
-def _find_wcs(data: Any) -> WCS | None:
-    """The WCS carried by a frame as its ``WCSHDR`` coordinate, if any."""
-    coords = getattr(data, "coords", {})
-    if "WCSHDR" in coords and coords["WCSHDR"].ndim == 0:
-        return celestial_wcs(str(coords["WCSHDR"].values))
-    return None
-
-
 def image(
     data: Any,
     *,
@@ -70,8 +59,9 @@ def image(
 ) -> hv.Image | hv.DynamicMap:
     """Show a 2-D frame with a display stretch, and RA/Dec labels when a WCS is known.
 
-    ``data`` is a numpy/dask array, a 2-D DataArray (one frame of an ingested dataset, whose
-    ``WCSHDR`` coordinate supplies the WCS) or a Dataset with a ``data`` variable. Images larger
+    ``data`` is a numpy/dask array, a 2-D DataArray (e.g. one frame of an ingested dataset), a
+    Dataset with a ``data`` variable, or a lineage product (``wh.viz.image(flat)``); the WCS
+    comes from the data (``da.wise.wcs``) unless ``wcs`` is given. Images larger
     than :data:`RASTERIZE_ABOVE` pixels (or with ``rasterize=True``) are rasterised with
     datashader, so a 4k × 4k frame stays interactive; the result is then a DynamicMap.
 
@@ -79,7 +69,7 @@ def image(
     'value'
     """
     arr = _as_2d(data)
-    wcs = wcs if wcs is not None else _find_wcs(arr)
+    wcs = wcs if wcs is not None else arr.wise.wcs
     lo, hi = limits(arr.data, interval)
     vdim = hv.Dimension("value", label=f"{stretch_kind} [{lo:.4g}, {hi:.4g}]")
     common: dict[str, Any] = {"cmap": cmap, "colorbar": True, "clim": (0.0, 1.0), "title": title}

@@ -17,6 +17,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
+from wisehub.conventions import as_dataarray
 from wisehub.viz._backends import styled
 
 Model = Callable[[np.ndarray], np.ndarray]
@@ -38,8 +39,11 @@ def _axes(logx: bool, logy: bool, width: int, **extra: Any) -> dict[str, Any]:
 def histogram(values: Any, *, bins: int | np.ndarray = 40, logx: bool = False,
               logy: bool = False, fit: Model | None = None, xlabel: str = "value",
               ylabel: str = "count", title: str = "", width: int = 600) -> hv.Overlay:
-    """A histogram (log-spaced bins when ``logx``) with an optional model curve ``fit(x)``."""
-    values = np.asarray(values, dtype=float)
+    """A histogram (log-spaced bins when ``logx``) with an optional model curve ``fit(x)``.
+
+    ``values`` is any array, a DataArray, a Dataset (its main variable) or a lineage product.
+    """
+    values = np.asarray(as_dataarray(values).values, dtype=float).ravel()
     values = values[np.isfinite(values) & ((values > 0) if logx else True)]
     if values.size == 0:
         raise ValueError("histogram() got no finite values (and none > 0 for a log x axis)")

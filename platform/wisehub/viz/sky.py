@@ -22,8 +22,6 @@ from astropy import units as u
 from astropy.coordinates import Angle
 from astropy.wcs import WCS
 
-from wisehub.ingest.stack import wcs_from_header_string
-
 
 @dataclass(frozen=True)
 class SkyTicks:
@@ -33,19 +31,6 @@ class SkyTicks:
     y: list[tuple[float, str]]
     xlabel: str
     ylabel: str
-
-
-def celestial_wcs(header: str) -> WCS:
-    """The celestial part of a WCS kept as a header string (the ``WCSHDR`` coordinate).
-
-    >>> h = "CTYPE1  = 'RA---TAN'" + " " * 60 + "CTYPE2  = 'DEC--TAN'" + " " * 60
-    >>> celestial_wcs(h).has_celestial
-    True
-    """
-    wcs = wcs_from_header_string(header)
-    if not wcs.has_celestial:
-        raise ValueError("the WCS header has no celestial (RA/Dec) axes; cannot label the sky")
-    return wcs.celestial
 
 
 def _label(value: float, is_ra: bool) -> str:
