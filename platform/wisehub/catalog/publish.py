@@ -1,5 +1,9 @@
 """Publish a dataset: write it through storage, then add an entry to an Intake 2 catalogue.
 
+The entry is built with Intake 2's own API (a ``Zarr`` datatype read by an
+``XArrayDatasetReader``, added to an ``intake.readers.entry.Catalog`` and saved with
+``to_yaml_file``), so the file is what intake itself writes.
+
 The entry appears only after the data is complete (a staged, checksummed write), and if the
 catalogue cannot be updated the data is removed again, so a failure registers nothing. S3
 entries take the endpoint and credentials from ``{env(...)}`` templates, never literally,
@@ -30,11 +34,14 @@ from typing import Any
 import intake
 import xarray as xr
 import yaml
+from intake.readers.datatypes import Zarr
+from intake.readers.entry import Catalog
+from intake.readers.readers import XArrayDatasetReader
 
 from wisehub.config import Settings, get_settings
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
-from wisehub.storage.zarrio import read_chunks
+from wisehub.storage.zarrio import open_zarr, product_key, read_chunks, write_staged
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -46,6 +53,8 @@ S3_ENTRY_OPTIONS = {
     "max_concurrency": 1,
     "client_kwargs": {"endpoint_url": "{env(S3_ENDPOINT_URL)}"},
 }
+# Set by intake when it loads a file, about that file: never saved into it.
+_LOAD_PARAMETERS = ("CATALOG_DIR", "CATALOG_PATH", "STORAGE_OPTIONS")
 
 
 class PublishError(ValueError):
@@ -67,28 +76,21 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
     if not NAME.match(name):
         raise PublishError(f"invalid entry name {name!r}: use letters, digits, '.', '_' or '-'")
     path = Path(catalog)
-    ds = _as_dataset(data)
     prefix = layout_prefix(privilege, user=settings.user,
                            group=group or (settings.groups[0] if settings.groups else None),
                            project=settings.project)
-    key = f"{prefix}/{name}-{uuid.uuid4().hex[:8]}.zarr"
     with _locked(path):
         document = _read(path)
-        if {name, _data_name(name)} & (set(document["entries"]) | set(document["data"])):
+        if name in document.entries or name in document.aliases:
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
-        with storage.staged(key) as write:
-            write.to_zarr(ds)
-        stored = write.result
+        stored = write_staged(storage, product_key(prefix, name), data)
         entry_md = {"title": name, "creator": settings.user, **(metadata or {}),
                     "uri": stored.uri, "checksum": stored.checksum, "size": stored.size,
                     "privilege": privilege, "owner": settings.user,
                     "published": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
-            layout = xr.open_zarr(stored.uri, chunks=None,
-                                  storage_options=storage.storage_options or None)
-            _add_entry(document, name, stored.uri, storage.protocol == "s3",
-                       read_chunks(layout), entry_md)
+            document[name] = entry(stored.uri, storage, entry_md)
             _write(path, document, name)
         except BaseException:
             storage.delete(stored.uri)
@@ -96,13 +98,21 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
     return stored
 
 
-def _as_dataset(data: xr.Dataset | xr.DataArray) -> xr.Dataset:
-    ds = data.to_dataset(name=data.name or "data") if isinstance(data, xr.DataArray) else data
-    ds = ds.copy()
-    for variable in ds.variables.values():  # chunking read from another store must not bind
-        variable.encoding = {k: v for k, v in variable.encoding.items()
-                             if k not in ("chunks", "preferred_chunks", "shards")}
-    return ds
+def entry(uri: str, storage: Storage, metadata: dict[str, Any]) -> XArrayDatasetReader:
+    """The Intake 2 reader of a stored Zarr product: lazy, with the read grouping of
+    :func:`wisehub.storage.zarrio.open_zarr`; S3 options as ``{env(...)}`` templates.
+
+    >>> import numpy as np, tempfile, xarray as xr
+    >>> storage = Storage.local(tempfile.mkdtemp())
+    >>> stored = write_staged(storage, "world/a.zarr", xr.DataArray(np.zeros(3), dims="x"))
+    >>> entry(stored.uri, storage, {"title": "a"}).read()["data"].shape
+    (3,)
+    """
+    options = copy.deepcopy(S3_ENTRY_OPTIONS) if storage.protocol == "s3" else None
+    layout = open_zarr(uri, storage.storage_options or None)
+    data = Zarr(url=uri, storage_options=options)
+    return XArrayDatasetReader(data, engine="zarr", chunks=read_chunks(layout),
+                               metadata=metadata)
 
 
 @contextmanager
@@ -117,48 +127,26 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> Catalog:
     if not path.exists():
-        return {"version": 2, "aliases": {}, "user_parameters": {},
-                "metadata": {"title": f"published datasets ({path.stem})"},
-                "data": {}, "entries": {}}
+        return Catalog(metadata={"title": f"published datasets ({path.stem})"})
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise PublishError(f"catalogue {path} is not valid YAML ({err}); fix or move it") from None
     if document.get("version") != 2:
         raise PublishError(f"catalogue {path} is not an Intake 2 catalogue (needs 'version: 2')")
-    document.setdefault("data", {})
-    document.setdefault("entries", {})
-    return document
+    catalog = Catalog.from_yaml_file(str(path))
+    for name in _LOAD_PARAMETERS:
+        catalog.user_parameters.pop(name, None)
+    return catalog
 
 
-def _data_name(name: str) -> str:
-    # Distinct from the entry's: intake resolves ``{data(x)}`` through entries first.
-    return f"{name}.data"
-
-
-def _add_entry(document: dict[str, Any], name: str, uri: str, on_s3: bool,
-               chunks: dict[str, int], metadata: dict[str, Any]) -> None:
-    kwargs: dict[str, Any] = {"url": uri}
-    if on_s3:
-        kwargs["storage_options"] = copy.deepcopy(S3_ENTRY_OPTIONS)  # no YAML anchors
-    document["data"][_data_name(name)] = {
-        "datatype": "intake.readers.datatypes:Zarr", "metadata": {}, "user_parameters": {},
-        "kwargs": kwargs}
-    document["entries"][name] = {
-        "reader": "intake.readers.readers:XArrayDatasetReader", "user_parameters": {},
-        "kwargs": {"args": [f"{{data({_data_name(name)})}}"], "engine": "zarr",
-                   "chunks": chunks},
-        "output_instance": "xarray:Dataset", "metadata": metadata,
-    }
-
-
-def _write(path: Path, document: dict[str, Any], name: str) -> None:
+def _write(path: Path, document: Catalog, name: str) -> None:
     """Write the catalogue atomically, after checking that intake can open the new entry."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        tmp.write_text(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+        document.to_yaml_file(str(tmp))
         intake.from_yaml_file(str(tmp))[name]  # builds the reader, reads nothing
         os.replace(tmp, path)
     finally:
