@@ -141,3 +141,37 @@ def test_qc_trend_marks_out_of_limit_nights(tmp_path):
     assert outliers.dimension_values("level").tolist() == [340.0]
     with pytest.raises(ValueError, match=r"\['zeropoint'\]"):
         viz.qc_trend(table, "night", "zeropoint")
+
+
+def _axis_labels(view) -> set[str]:
+    opts = view.opts.get(backend="bokeh").kwargs
+    return {opts.get("xlabel"), opts.get("ylabel")}
+
+
+def test_image_of_a_lineage_product_as_design_shows_it(ccd_lineage):
+    _, reduced, remade, _ = ccd_lineage
+    assert _axis_labels(viz.image(reduced)) == {"RA", "Dec"}  # the WCS came through calibrate
+    master = viz.image(remade)  # a master bias: a product without sky axes
+    assert master.dimension_values("value").size == remade.open()["data"].size
+    assert reduced.open()["data"].wise.pid == reduced.pid
+
+
+def test_coadd_written_and_read_back_shows_ra_dec_axes(tmp_path):
+    from astropy.wcs import WCS
+    from wisehub.reduce import stack
+    from wisehub.storage.zarrio import open_zarr, write_zarr
+
+    headers = []
+    for dx in (0.0, 2.5):
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.crval, w.wcs.crpix, w.wcs.cdelt = [150.0, 2.0], [16 + dx, 16], [-5e-5, 5e-5]
+        headers.append(w.to_header().tostring())
+    frames = xr.DataArray(np.random.default_rng(2).normal(10, 1, (2, 32, 32)).astype("f4"),
+                          dims=("frame", "y", "x"), coords={"WCSHDR": ("frame", headers)})
+    coadd = stack(frames)
+    assert _axis_labels(viz.image(coadd)) == {"RA", "Dec"}
+    url = write_zarr(coadd, str(tmp_path / "coadd.zarr"))
+    back = open_zarr(url)
+    assert _axis_labels(viz.image(back)) == {"RA", "Dec"}  # a Dataset, WCS through Zarr
+    assert back.wise.wcs.wcs.crval.tolist() == pytest.approx([150.0, 2.0], abs=1e-3)
