@@ -9,13 +9,14 @@ catalogue cannot be updated the data is removed again, so a failure registers no
 entries take the endpoint and credentials from ``{env(...)}`` templates, never literally,
 so the catalogue holds no secret and plain intake reads it the same way wisehub does.
 
->>> import numpy as np, xarray as xr
+>>> import intake, numpy as np, tempfile, xarray as xr
 >>> from wisehub.config import Settings
+>>> where = tempfile.mkdtemp()
 >>> ds = xr.Dataset({"flux": ("x", np.arange(3.0))})
->>> stored = publish(ds, "demo", "/tmp/wh-doc/products.yaml", privilege="world",
-...                  settings=Settings(data_dir="/tmp/wh-doc"))   # doctest: +SKIP
->>> import intake
->>> intake.from_yaml_file("/tmp/wh-doc/products.yaml")["demo"].read()  # doctest: +SKIP
+>>> stored = publish(ds, "demo", where + "/products.yaml", privilege="world",
+...                  settings=Settings(data_dir=where, user="ada"))
+>>> float(intake.from_yaml_file(where + "/products.yaml")["demo"].read()["flux"].sum())
+3.0
 """
 
 from __future__ import annotations

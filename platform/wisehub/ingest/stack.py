@@ -77,8 +77,9 @@ def open_fits_stack(
     each frame's WCS is kept as a header string in ``WCSHDR`` and ``BUNIT`` becomes the ``units``
     attribute (:mod:`wisehub.conventions`).
 
+    >>> import tempfile
     >>> from wisehub.samples import make_ccd_fits
-    >>> files = make_ccd_fits("/tmp/wh-doc-fits", size=48, nights=1, chips=1)
+    >>> files = make_ccd_fits(tempfile.mkdtemp(), size=48, nights=1, chips=1)
     >>> ds = open_fits_stack(files)
     >>> ds.data.dims, str(ds.data.dtype)
     (('frame', 'y', 'x'), 'uint16')
