@@ -33,8 +33,8 @@ import xarray as xr
 from astropy.nddata import CCDData
 from astropy.stats import sigma_clip
 from distributed import Client, LocalCluster
-from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 from wisehub.reduce import combine
+from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 from zarr.codecs import ZstdCodec
 
 METHODS = ("mean", "median", "sigma_clip")

@@ -9,8 +9,8 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 from wisehub.ingest import IngestError, ingest_fits, open_fits_stack
-from wisehub.storage.zarrio import write_zarr
 from wisehub.samples import make_ccd_fits
+from wisehub.storage.zarrio import write_zarr
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 from wisehub.cli import app
-from wisehub.storage.zarrio import open_zarr
 from wisehub.reduce import ReduceError, imstat, master_bias, overscan_correct
 from wisehub.reduce.cli import open_frames, write_product
 from wisehub.samples import SampleSet
+from wisehub.storage.zarrio import open_zarr
 
 OVERSCAN = 16
 

@@ -97,8 +97,8 @@ def test_calibrate_returns_one_type_and_computes_nothing_until_asked() -> None:
     def never(block: np.ndarray) -> np.ndarray:
         raise AssertionError("computed while the graph was being built")
 
-    lazy_flat = xr.DataArray(da.ones((4, 5), chunks=(2, 5), dtype="f4").map_blocks(never, dtype="f4"),
-                             dims=("y", "x"))
+    ones = da.ones((4, 5), chunks=(2, 5), dtype="f4")
+    lazy_flat = xr.DataArray(ones.map_blocks(never, dtype="f4"), dims=("y", "x"))
     single = calibrate(image(), bias=image(10.0), flat=lazy_flat, gain=2.0)
     stack = calibrate(image().expand_dims("frame"), flat=image(1.0, unit=""), gain=2.0)
     assert isinstance(single, xr.DataArray) and isinstance(stack, xr.DataArray)

@@ -79,7 +79,8 @@ def test_star_positions_through_the_wcs(sample_set: SampleSet, raw: xr.Dataset) 
     for index in science[:6]:
         image = raw.data.isel(frame=index).values[:, :-16].astype(float)
         image -= np.median(image)
-        x, y = raw["data"].wise.frame_wcs(int(index)).world_to_pixel_values(stars["ra"], stars["dec"])
+        wcs = raw["data"].wise.frame_wcs(int(index))
+        x, y = wcs.world_to_pixel_values(stars["ra"], stars["dec"])
         for i in np.flatnonzero(
             (np.array(stars["mag_r"]) < 19.5) & (x > 6) & (x < 89) & (y > 6) & (y < 89)
         ):

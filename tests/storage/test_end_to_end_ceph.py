@@ -19,7 +19,6 @@ from wisehub.catalog.publish import publish
 from wisehub.config import REPO_ROOT, Settings
 from wisehub.dev.ceph import CephCluster
 from wisehub.ingest import open_fits_stack
-from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 from wisehub.lineage import Context, LineageStore, lineage
 from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
 from wisehub.samples import SampleSet
@@ -27,6 +26,7 @@ from wisehub.storage.policy import Membership
 from wisehub.storage.provision import provision
 from wisehub.storage.rgw_admin import RGWAdmin
 from wisehub.storage.s3 import open_s3, s3_env
+from wisehub.storage.zarrio import quiet_zarr_v3_warnings
 
 pytestmark = pytest.mark.ceph
 
