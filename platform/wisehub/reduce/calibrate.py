@@ -36,6 +36,7 @@ from wisehub.reduce.steps import (
     flat_correct,
     flat_plane,
     gain_correct,
+    require_unit,
     subtract_bias,
     subtract_dark,
 )
@@ -257,10 +258,8 @@ def variance(calibrated: xr.DataArray, flat: xr.DataArray | None = None, *,
     """
     what = "variance"
     stack, single = expand(calibrated, what)
-    ours = unit_of(stack)
-    if ours is not None and ours != u.electron:
-        raise ReduceError(f"{what}: the frames are in '{ours}'; calibrate them to electrons "
-                          "first")
+    require_unit(stack, u.electron, what, "the frames are in '{unit}'; calibrate them to "
+                 "electrons first")
     noise = _rdnoise(stack, rdnoise)
     detected = stack if flat is None else stack * flat_plane(flat, stack, what, warn=False)
     var = detected.clip(min=0) + noise**2

@@ -81,6 +81,16 @@ def calibration_plane(calib: xr.DataArray, science: xr.DataArray, name: str,
     return xr.DataArray(calib.data, dims=science.dims[-2:])
 
 
+def require_unit(data: xr.DataArray, expected: u.UnitBase, what: str,
+                 advice: str) -> u.UnitBase | None:
+    """``data``'s unit; a :class:`ReduceError` (``advice`` formatted with ``{unit}``) when it
+    declares one other than ``expected``."""
+    unit = unit_of(data)
+    if unit is not None and unit != expected:
+        raise ReduceError(f"{what}: {advice.format(unit=unit)}")
+    return unit
+
+
 def _mismatch(what: str, image: u.UnitBase, calib: u.UnitBase, name: str) -> ReduceError:
     return ReduceError(f"{what}: unit '{image}' of the uncalibrated image does not match "
                        f"unit '{calib}' of the {name}")
@@ -211,10 +221,8 @@ def flat_correct(frames: Frames, flat: xr.DataArray) -> xr.DataArray:
     """
     what = "flat_correct"
     stack, single = expand(frames, what)
-    theirs = unit_of(flat)
-    if theirs is not None and theirs != u.dimensionless_unscaled:
-        raise ReduceError(f"{what}: the flat has unit '{theirs}'; a flat must be normalised "
-                          "and dimensionless (make it with master_flat)")
+    require_unit(flat, u.dimensionless_unscaled, what, "the flat has unit '{unit}'; a flat "
+                 "must be normalised and dimensionless (make it with master_flat)")
     out = _floating(stack) / flat_plane(flat, stack, what)
     return _result(out, stack, single, what, unit_of(stack))
 
@@ -250,10 +258,8 @@ the gain converts ADU to electrons
     """
     what = "gain_correct"
     stack, single = expand(frames, what)
-    ours = unit_of(stack)
-    if ours is not None and ours != u.adu:
-        raise ReduceError(f"{what}: the image is in '{ours}', not adu; the gain converts ADU "
-                          "to electrons")
+    require_unit(stack, u.adu, what, "the image is in '{unit}', not adu; the gain converts "
+                 "ADU to electrons")
     value = frame_gain(stack, gain, what)
     return _result(_floating(stack) * value, stack, single, what, u.electron,
                    gain=gain if gain is not None else "GAIN")
