@@ -114,3 +114,23 @@ def test_the_flat_check_warns_when_computed() -> None:
     with pytest.warns(FlatWarning, match="2 pixel"):
         values = out.values
     assert np.isnan(values).tolist() == [[False, True], [True, False]]
+
+
+def test_master_flat_reads_each_raw_chunk_once() -> None:
+    from wisehub.reduce import master_flat
+
+    reads: list[tuple[int, ...]] = []
+
+    def read(block: np.ndarray, block_info: dict) -> np.ndarray:
+        reads.append(tuple(block_info[0]["chunk-location"]))
+        return block
+
+    rng = np.random.default_rng(3)
+    pixels = da.from_array(rng.uniform(1000, 2000, (6, 16, 20)).astype("f4"), chunks=(2, 8, 20))
+    flats = xr.DataArray(pixels.map_blocks(read, dtype="f4"), dims=("frame", "y", "x"),
+                         coords={"IMAGETYP": ("frame", ["FLAT"] * 6)}, attrs={"units": "adu"})
+    flat = master_flat(flats, image(100.0, shape=(16, 20)))
+    assert reads == []  # nothing read while the graph is built (the medians included)
+    values = flat.values
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == pixels.npartitions
+    assert float(np.median(values)) == pytest.approx(1.0, abs=1e-6)

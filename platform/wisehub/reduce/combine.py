@@ -33,7 +33,7 @@ from wisehub.reduce.frames import (
     common_coords,
 )
 from wisehub.reduce.history import add_history
-from wisehub.reduce.stats import frame_statistic
+from wisehub.reduce.stats import per_frame
 
 Method = Literal["mean", "median", "sigma_clip", "minmax"]
 _METHODS = {"mean": MEAN, "median": MEDIAN, "sigma_clip": SIGMA_CLIP, "minmax": MINMAX}
@@ -73,7 +73,8 @@ def combine(
         True marks values to ignore.
     scale : per-frame factors, or "median"/"mean"
         Frames are multiplied by these before combining (and before rejection);
-        "median" uses 1/median of each frame, for flats.
+        "median" uses 1/median of each frame, for flats (computed in the same graph, so
+        frames whose median is <= 0 raise :class:`ReduceError` when the result is computed).
     weights : per-frame positive weights of the mean (``mean`` and ``sigma_clip`` only).
     sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc
         As astropy's ``sigma_clip``; ``maxiters=None`` iterates until nothing changes.
@@ -104,7 +105,10 @@ def combine(
     params = _kernel_params(method, sigma, sigma_lower, sigma_upper, maxiters, cenfunc, stdfunc,
                             nlow, nhigh)
     lower, upper = _thresholds(stack, min_clip, max_clip, saturate)
-    factors = _per_frame(stack, scale, "scale") if scale is not None else None
+    by_level = isinstance(scale, str)
+    if by_level and scale not in ("median", "mean"):
+        raise ReduceError(f"combine: scale {scale!r} must be 'median', 'mean' or numbers")
+    factors = _per_frame(stack, scale, "scale") if scale is not None and not by_level else None
     frame_weights = _per_frame(stack, weights, "weights") if weights is not None else None
 
     data = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.values)
@@ -113,11 +117,14 @@ def combine(
     args: list[Any] = [data, "fyx"]
     if mask is not None:
         args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
+    if by_level:  # per-frame levels in the same graph: the frames are read once for both
+        args += [per_frame(stack, str(scale)).rechunk(-1), "f"]
     out_dtype = np.float64 if stack.dtype == np.float64 else np.float32
     combined = da.blockwise(
         _combine_block, "yx", *args, dtype=out_dtype, concatenate=True,
-        has_mask=mask is not None, code=_METHODS[method], scale=factors, weights=frame_weights,
-        lower=lower, upper=upper, out_dtype=out_dtype, **params,
+        has_mask=mask is not None, by_level=str(scale) if by_level else None,
+        frames=[str(f) for f in stack[FRAME].values], code=_METHODS[method], scale=factors,
+        weights=frame_weights, lower=lower, upper=upper, out_dtype=out_dtype, **params,
     )
     shown = {k: v for k, v in dict(scale=scale if isinstance(scale, str) else factors,
                                     weights=frame_weights, min_clip=min_clip,
@@ -142,10 +149,11 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
 
 
-def _combine_block(data: np.ndarray, mask: np.ndarray | None = None, *, has_mask: bool,
-                   code: int, out_dtype: type, **params: Any) -> np.ndarray:
-    if not has_mask:
-        mask = None
+def _combine_block(data: np.ndarray, *extra: np.ndarray, has_mask: bool, by_level: str | None,
+                   frames: list[str], code: int, out_dtype: type, **params: Any) -> np.ndarray:
+    mask = extra[0] if has_mask else None
+    if by_level is not None:
+        params["scale"] = _level_factors(extra[-1], by_level, frames)
     out, count = combine_tile(data, code, mask=mask, **params)
     empty = int(np.count_nonzero(count == 0))
     if empty:
@@ -190,18 +198,17 @@ def _thresholds(stack: xr.DataArray, min_clip: float | None, max_clip: float | N
     return lower, upper
 
 
+def _level_factors(level: np.ndarray, statistic: str, frames: list[str]) -> np.ndarray:
+    """1/level of each frame, or a :class:`ReduceError` naming the frames without one."""
+    bad = [f for f, v in zip(frames, level, strict=True) if not (np.isfinite(v) and v > 0)]
+    if bad:
+        raise ReduceError(f"combine: cannot scale by 1/{statistic}: frames {bad} have a "
+                          f"{statistic} <= 0 or no valid pixels; remove them from the stack")
+    return 1.0 / level
+
+
 def _per_frame(stack: xr.DataArray, values: Any, what: str) -> np.ndarray:
     nframe = stack.sizes[FRAME]
-    if isinstance(values, str):
-        if values not in ("median", "mean"):
-            raise ReduceError(f"combine: scale {values!r} must be 'median', 'mean' or numbers")
-        level = frame_statistic(stack, values)
-        bad = [str(f) for f, v in zip(stack[FRAME].values, level, strict=True)
-               if not (np.isfinite(v) and v > 0)]
-        if bad:
-            raise ReduceError(f"combine: cannot scale by 1/{values}: frames {bad} have a "
-                              f"{values} <= 0 or no valid pixels; remove them from the stack")
-        return 1.0 / level
     array = np.asarray(values.values if isinstance(values, xr.DataArray) else values, dtype=float)
     if array.shape != (nframe,):
         raise ReduceError(f"combine: {what} has shape {array.shape}; expected one value per "

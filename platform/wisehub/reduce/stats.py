@@ -70,17 +70,29 @@ def _stat_array(stack: xr.DataArray, names: tuple[str, ...], section: str | None
                            chunks=(data.chunks[0], (len(names),)))
 
 
+def per_frame(frames: xr.DataArray, stat: str, section: str | None = None) -> da.Array:
+    """One statistic of every frame as a lazy dask array, to compute together with what
+    uses it (e.g. medians to scale flats), so the frames are read once.
+
+    >>> import numpy as np, xarray as xr
+    >>> stack = xr.DataArray(np.ones((3, 4, 4), "f4"), dims=("frame", "y", "x"))
+    >>> per_frame(stack, "median").compute().tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if stat not in STATISTICS:
+        raise ValueError(f"unknown statistic {stat!r}; choose one of {STATISTICS}")
+    return _stat_array(as_stack(frames, "imstat"), (stat,), section, 3.0, 5)[:, 0]
+
+
 def frame_statistic(frames: xr.DataArray, stat: str, section: str | None = None) -> np.ndarray:
-    """One statistic of every frame, computed now (e.g. medians to scale flats).
+    """One statistic of every frame, computed now (:func:`per_frame`, computed).
 
     >>> import numpy as np, xarray as xr
     >>> stack = xr.DataArray(np.ones((3, 4, 4), "f4"), dims=("frame", "y", "x"))
     >>> frame_statistic(stack, "median").tolist()
     [1.0, 1.0, 1.0]
     """
-    if stat not in STATISTICS:
-        raise ValueError(f"unknown statistic {stat!r}; choose one of {STATISTICS}")
-    return _stat_array(as_stack(frames, "imstat"), (stat,), section, 3.0, 5).compute()[:, 0]
+    return per_frame(frames, stat, section).compute()
 
 
 def imstat(frames: xr.DataArray | Sequence[xr.DataArray], section: str | None = None,
