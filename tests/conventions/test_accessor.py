@@ -73,3 +73,9 @@ def test_product_link_reaches_the_image() -> None:
     assert ds["data"].wise.pid == "p-42"
     with pytest.raises(ValueError, match="none is called 'data'"):
         _ = xr.Dataset({"a": ("x", [1]), "b": ("x", [2])}).wise.image
+
+
+def test_a_reduction_is_not_the_product_it_was_made_from() -> None:
+    linked = frames().wise.with_pid("raw-1")
+    assert linked.wise.pid == "raw-1"
+    assert combine(linked).wise.pid is None and calibrate(linked).wise.pid is None

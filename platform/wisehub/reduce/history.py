@@ -10,13 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from wisehub.conventions.accessor import PID_ATTR
+
 
 def add_history(attrs: dict[str, Any], step: str, **params: Any) -> dict[str, Any]:
-    """A copy of ``attrs`` whose ``history`` list ends with this step and its parameters."""
+    """A copy of ``attrs`` whose ``history`` list ends with this step and its parameters.
+
+    The link to a lineage product (``pid``) is dropped: a reduction's result is new data,
+    which becomes a product of its own only when it is stored.
+    """
     shown = ", ".join(f"{key}={value!r}" for key, value in params.items())
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     history = list(attrs.get("history", []))
     if isinstance(attrs.get("history"), str):
         history = [attrs["history"]]
     history.append(f"{stamp} wisehub.reduce.{step}({shown})")
-    return {**attrs, "history": history}
+    kept = {k: v for k, v in attrs.items() if k != PID_ATTR}
+    return {**kept, "history": history}
