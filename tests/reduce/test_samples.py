@@ -78,10 +78,14 @@ def test_cli_makes_a_flat_that_recovers_the_pattern(night, tmp_path):
     assert isinstance(again.exception, FileExistsError)
     calibrated = str(tmp_path / "science.zarr")
     result = runner.invoke(app, ["reduce", "calibrate", night["raw"], "-o", calibrated,
-                                 "--bias", bias, "--flat", flat, "-s", "FILTER=r", *where])
+                                 "--bias", bias, "--flat", flat, "-s", "FILTER=r", "--variance",
+                                 *where])
     assert result.exit_code == 0, result.output
-    science = open_zarr(calibrated, small_coords=True)["data"]
+    stored = open_zarr(calibrated, small_coords=True)
+    science = stored["data"]
     assert science.attrs["units"] == "electron" and set(science["FILTER"].values) == {"r"}
+    assert stored["variance"].attrs["units"] == "electron2"
+    assert np.nanmedian(stored["variance"].values) > np.nanmedian(science.values)  # + read noise
 
 
 def test_cli_reports_bad_selections(night):
