@@ -23,6 +23,8 @@ from typing import Any
 
 import xarray as xr
 
+from wisehub.storage.mmapread import is_local, memory_mapped
+
 TARGET_BYTES = 16 << 20  # per dask task; larger stored chunks are read one per task
 
 
@@ -76,4 +78,5 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None) -> xr.
     """
     options = dict(storage_options or {}) or None
     layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
-    return xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
+    opened = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
+    return memory_mapped(opened, url) if is_local(url) else opened  # raw local chunks: no copy
