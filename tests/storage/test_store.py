@@ -131,16 +131,21 @@ def test_s3_chunks_land_at_the_final_key_and_metadata_waits_for_the_commit(
     assert not bucket_store.fs.find(bucket_store._path("private/ada/.staging"))
 
 
+def _die_before_commit(store: Storage, key: str, ds: xr.Dataset,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails before its commit and cannot clean up (the gateway went away)."""
+    monkeypatch.setattr(type(store), "_remove_quietly", lambda self, path: None)
+    with pytest.raises(ZeroDivisionError), store.staged(key) as write:
+        write.to_zarr(ds)
+        raise ZeroDivisionError
+    monkeypatch.undo()
+
+
 @pytest.mark.ceph
 def test_s3_write_that_dies_before_commit_is_not_a_zarr_and_cleanup_removes_it(
         bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     key = "groups/lab/x.zarr"
-    # The writer dies before it can clean up (as when the gateway goes away): nothing removed.
-    monkeypatch.setattr(type(bucket_store), "_remove_quietly", lambda self, path: None)
-    with pytest.raises(ZeroDivisionError), bucket_store.staged(key) as write:
-        write.to_zarr(frames())
-        raise ZeroDivisionError
-    monkeypatch.undo()
+    _die_before_commit(bucket_store, key, frames(), monkeypatch)
     assert _keys(bucket_store, key)  # chunks are left at the final key ...
     with pytest.raises(Exception, match="(?i)zarr|group|not found|nothing"):
         xr.open_zarr(bucket_store.url(key), storage_options=bucket_store.storage_options)
@@ -156,11 +161,7 @@ def test_s3_write_that_dies_before_commit_is_not_a_zarr_and_cleanup_removes_it(
 def test_s3_retry_of_a_dead_write_of_the_same_key_succeeds(
         bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     key = "world/retry.zarr"
-    monkeypatch.setattr(type(bucket_store), "_remove_quietly", lambda self, path: None)
-    with pytest.raises(ZeroDivisionError), bucket_store.staged(key) as write:
-        write.to_zarr(frames(1))
-        raise ZeroDivisionError
-    monkeypatch.undo()
+    _die_before_commit(bucket_store, key, frames(1), monkeypatch)
     # While the dead writer's lease still looks live, the key is refused, not overwritten.
     with pytest.raises(StorageError, match="being written by another writer"), \
             bucket_store.staged(key):
