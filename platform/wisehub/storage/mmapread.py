@@ -5,14 +5,14 @@ The page cache already holds a local store's chunk files; copying them into fres
 ten times the arithmetic of a mean on this kind of machine. So for arrays whose chunks
 are stored raw (only the ``bytes`` codec, in this machine's byte order; plain or inside
 ``sharding_indexed`` shards), each dask task gets a read-only view of the memory-mapped chunk
-file itself: stored chunks of at least :data:`VIEW_BYTES` are read one per task. Smaller
-ones stay grouped into larger tasks (:func:`wisehub.storage.zarrio.read_chunks`), assembled
-from such views in one copy.
+file itself. The dask chunks stay those of :func:`wisehub.storage.zarrio.read_chunks`:
+stored chunks of 16 MiB or more are a task each and reach the kernels as views; smaller
+ones are grouped into tasks of about 16 MiB, assembled from such views in one copy.
 Compressed arrays, other codecs and other filesystems keep zarr's own read path.
 
 >>> import numpy as np, tempfile, xarray as xr
 >>> path = tempfile.mkdtemp() + "/s.zarr"
->>> data = np.arange(2 * 256 * 128, dtype="f4").reshape(2, 256, 128)
+>>> data = np.arange(2 * 2048 * 1024, dtype="f4").reshape(2, 2048, 1024)  # 16 MiB
 >>> ds = xr.Dataset({"a": (("f", "y", "x"), data)})
 >>> _ = ds.to_zarr(path, zarr_format=3, encoding={"a": {"compressors": None}})
 >>> mapped = memory_mapped(xr.open_zarr(path), path)
@@ -30,14 +30,12 @@ import math
 import mmap
 import os
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import product
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-VIEW_BYTES = 256 << 10  # stored chunks this big are tasks of their own, read without a copy
 _EMPTY = np.iinfo(np.uint64).max  # a shard index entry of a chunk that was never written
 
 
@@ -101,23 +99,14 @@ class MappedArray:
         self.encode_key = array.metadata.chunk_key_encoding.encode_chunk_key
         self.layout = layout
 
-    @cached_property
-    def _maps(self) -> dict[str, mmap.mmap | None]:
-        return {}
-
     def _file(self, key: str) -> mmap.mmap | None:
-        if key not in self._maps:
-            try:
-                with open(os.path.join(self.path, key), "rb") as f:
-                    self._maps[key] = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            except (FileNotFoundError, ValueError):  # never written, or empty
-                self._maps[key] = None
-        return self._maps[key]
-
-    def __getstate__(self) -> dict[str, Any]:  # maps stay in the process that made them
-        state = dict(self.__dict__)
-        state.pop("_maps", None)
-        return state
+        """The chunk or shard file mapped read-only; it stays mapped while a view uses it
+        (no cache: a mapping holds a file descriptor, and stores can have many files)."""
+        try:
+            with open(os.path.join(self.path, key), "rb") as f:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (FileNotFoundError, ValueError):  # never written, or empty
+            return None
 
     def chunk(self, coords: tuple[int, ...]) -> np.ndarray:
         """Stored chunk ``coords`` (in chunk units) as a read-only view of its mapped file."""
@@ -171,7 +160,7 @@ class MappedArray:
 
 def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
     """``ds`` (opened from the local Zarr at ``path``) with every raw, dask-backed variable
-    read through :class:`MappedArray`; others are left as they are.
+    read through :class:`MappedArray`, in the same dask chunks; others are left as they are.
     """
     import dask.array as da
     import zarr
@@ -192,9 +181,7 @@ def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
         mapped = MappedArray(os.path.join(root, str(name)), array, layout)
         if mapped.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
             continue
-        whole = math.prod(layout.chunk_shape) * mapped.dtype.itemsize >= VIEW_BYTES
-        chunks = layout.chunk_shape if whole else variable.data.chunks
-        data = da.from_array(mapped, chunks=chunks, asarray=False, lock=False,
+        data = da.from_array(mapped, chunks=variable.data.chunks, asarray=False, lock=False,
                              name=f"mmap-{variable.data.name}", meta=np.empty((0,) * mapped.ndim,
                                                                              mapped.dtype))
         replaced[name] = variable.copy(data=data)
