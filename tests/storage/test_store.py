@@ -209,3 +209,20 @@ def test_a_writer_holds_a_lease_naming_its_key_until_the_end(store: Storage) -> 
         assert json.loads(lease.read_text())["key"] == "private/ada/slow.zarr"
         assert store.cleanup_staging(older_than_s=60) == []
     assert not lease.exists() and store.exists("private/ada/slow.zarr")
+
+
+@pytest.mark.ceph
+def test_s3_a_committed_product_whose_writer_died_before_dropping_its_lease_is_kept(
+        bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "world/committed.zarr"
+    real_drop = type(bucket_store)._drop_staging
+    monkeypatch.setattr(type(bucket_store), "_drop_staging", lambda self, d: None)  # dies here
+    with bucket_store.staged(key) as write:
+        write.to_zarr(frames(1))
+    monkeypatch.setattr(type(bucket_store), "_drop_staging", real_drop)
+    monkeypatch.setattr("wisehub.storage.store.DEFAULT_STAGING_AGE_S", -1.0)
+    with pytest.raises(StorageError, match="already exists"), bucket_store.staged(key):
+        pytest.fail("the block must not run")
+    assert len(bucket_store.cleanup_staging(older_than_s=-1, prefixes=["world"])) == 1
+    assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
+    assert not bucket_store.fs.find(bucket_store._path("world/.staging"))

@@ -126,10 +126,14 @@ class S3Storage(Storage):
         if key is None:
             return
         final = self._path(key)
-        if self.fs.isfile(final) or any(self.fs.exists(_join(final, name))
-                                        for name in METADATA_NAMES):
-            return  # committed (a single object is never partial); just not registered
-        self._remove_quietly(final)
+        if not self._committed(final):  # else committed, only not registered: keep it
+            self._remove_quietly(final)
+
+    def _committed(self, final: str) -> bool:
+        """A single object is never partial; a Zarr is committed once its metadata is in."""
+        self.fs.invalidate_cache(final)
+        return self.fs.isfile(final) or any(self.fs.exists(_join(final, name))
+                                            for name in METADATA_NAMES)
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (needs rights to create buckets)."""
