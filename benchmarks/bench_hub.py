@@ -3,7 +3,11 @@
 1. spawn-to-ready: POST a user's server until the hub reports it ready (median of repeats);
 2. login-to-first-kernel-result: the login form, spawn, a new kernel, `print(1 + 1)`;
 3. N simulated users (default 50) doing 2. concurrently: errors, p50/p95 of the per-user time,
-   and the peak RSS of the hub, the proxy and the hub services (not the user servers).
+   and the peak RSS of the hub, the proxy and the hub services (not the user servers);
+4. stop time: what ``wisehub up`` does on Ctrl-C (:func:`wisehub.hub.launcher.stop`: the hub
+   stops its services, proxy and servers, then leftovers are ended) until no process of the
+   hub's tree is left, with no user servers (every repeat, a fresh hub) and with the N users'
+   servers still running after 3. Goal: ≤ 1.5× plain JupyterHub's stop.
 
 Both hubs use SimpleLocalProcessSpawner and a shared-password login. The plain hub has no
 profiles, workspaces, tutorials, culler or share sync. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
@@ -135,18 +139,26 @@ class PeakRSS:
 
 
 async def crowd(hub: RunningHub, prefix: str, users: int) -> tuple[list[float], int, int]:
-    """``users`` users log in, spawn and run a cell at once: (times, errors, peak RSS)."""
+    """``users`` users log in, spawn and run a cell at once: (times, errors, peak RSS).
+    Their servers are left running, for the stop-time measurement."""
     names = [f"{prefix}{i:03d}" for i in range(users)]
     with PeakRSS(hub) as rss:
         results = await asyncio.gather(*(login_to_result(hub, n, stop_after=False)
                                          for n in names), return_exceptions=True)
-    async with HubClient(hub.url, hub.token) as api:
-        await asyncio.gather(*(api.stop(n, timeout=TIMEOUT) for n in names),
-                             return_exceptions=True)
     times = [r for r in results if isinstance(r, float)]
     for error in [r for r in results if not isinstance(r, float)][:3]:
         print(f"  error: {error!r}", file=sys.stderr)
     return times, users - len(times), rss.peak
+
+
+def timed_stop(hub: RunningHub) -> float:
+    """Seconds from the stop request until no process of the hub's tree is left."""
+    family = [psutil.Process(hub.process.pid), *psutil.Process(hub.process.pid).children(
+        recursive=True)]
+    t0 = time.perf_counter()
+    stop(hub)
+    psutil.wait_procs(family, timeout=TIMEOUT)
+    return time.perf_counter() - t0
 
 
 def progress(message: str) -> None:
@@ -163,7 +175,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the single-user runs")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
+        starts = {"plain": start_plain, "wisehub": start_wisehub}  # references first
+        idle_stop: dict[str, list[float]] = {k: [] for k in starts}
+        for i in range(args.repeats):
+            progress(f"stop with no user servers, repeat {i + 1} of {args.repeats}")
+            for name, begin in starts.items():
+                idle_stop[name].append(timed_stop(begin(Path(tmp, f"idle-{name}-{i}"))))
         plain, ours = start_plain(Path(tmp, "plain")), start_wisehub(Path(tmp, "wisehub"))
+        busy_stop: dict[str, float] = {}
         try:
             hubs = {"plain": plain, "wisehub": ours}
             spawn = {k: [] for k in hubs}
@@ -177,10 +196,20 @@ def main(argv: list[str] | None = None) -> None:
             for name, hub in hubs.items():
                 progress(f"{args.users} concurrent users on {name}")
                 crowds[name] = asyncio.run(crowd(hub, "crowd", args.users))
+                progress(f"stopping {name} with {args.users} user servers running")
+                busy_stop[name] = timed_stop(hub)
         finally:
             stop(plain)
             stop(ours)
-    print(f"hub benchmark on {os.cpu_count()} CPUs ({args.repeats} repeats, {args.users} users)")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"hub benchmark on {os.cpu_count()} CPUs ({args.repeats} repeats, {args.users} users),"
+          f" load average {load}")
+    w, p = statistics.median(idle_stop["wisehub"]), statistics.median(idle_stop["plain"])
+    print(f"{'stop, no user servers':30s} wisehub {w:6.2f} s   plain JupyterHub {p:6.2f} s   "
+          f"ratio {w / p:.2f} (goal ≤ 1.5)")
+    w, p = busy_stop["wisehub"], busy_stop["plain"]
+    print(f"{f'stop, {args.users} user servers':30s} wisehub {w:6.2f} s   plain JupyterHub "
+          f"{p:6.2f} s   ratio {w / p:.2f} (goal ≤ 1.5)")
     for label, data, goal in (("spawn-to-ready", spawn, 1.1),
                               ("login-to-first-kernel-result", first, 1.1)):
         w, p = statistics.median(data["wisehub"]), statistics.median(data["plain"])

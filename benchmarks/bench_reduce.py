@@ -1,209 +1,236 @@
-"""Combine a float32 stack from Zarr on local disk: wisehub.reduce against its references.
+"""Combine a float32 stack from Zarr: wisehub.reduce against its references, in one run.
 
-Prints GB/s of input read (warm page cache) for mean, median and sigma-clip:
-ours (a LocalCluster of worker processes, 1 thread each), ccdproc ``combine`` and
-``Combiner`` (float32), numpy/astropy on the array already in memory (one core: plain
-mean/median, the machine's ceiling, and the NaN-aware equivalents), and naive
-``dask.array.from_zarr(...).mean(0)``; then the ratios ours/ccdproc and ours/numpy, and a
-1-vs-2-worker scaling line.
+Prints GB/s of input (warm page cache) for mean, median and sigma clipping, in rounds; in
+each round the references run first, then ours, so drift in the machine's load hits both:
 
-Two stores hold the same stack: *tiled* (our choice: uncompressed, chunks of all frames ×
-a band of rows, one task per chunk) and *frames* (one zstd-compressed chunk per frame, the
-layout users often have; our combine regroups it with Dask's p2p rechunk).
+* references: numpy on the array already in memory (the machine's ceiling, plus the
+  NaN-aware numpy/astropy equivalents of our answer), numpy's mean over the memory-mapped
+  chunk files of the tiled store (np.memmap, no zarr), the rate at which the frame store's
+  zstd chunks decompress (numcodecs, 2 threads), ccdproc ``Combiner`` on in-memory CCDData
+  and ``ccdproc.combine`` on the FITS files (float32);
+* ours: ``wisehub.reduce.combine`` on ``wisehub.storage.zarrio.open_zarr`` (2 threads) from
+  *tiled* (uncompressed, all frames × a band of rows per chunk: read without a copy), from
+  *frames* (one zstd chunk per frame, the layout users often have) and, unless
+  ``--no-ceph``, from the tiled store on a Ceph RGW this benchmark starts;
+* scaling: our mean over 16, 64 and 256 frames (at ``--scale-side``), time ratio 256/64
+  (linear would be 4; goal ≤ 4.4).
 
-    python benchmarks/bench_reduce.py                 # 64 × 2048 × 2048 (1 GiB)
-    python benchmarks/bench_reduce.py --frames 16 --side 512   # a quick look
+Then the ratios to the goals of issue 18, and the load average (the machine is shared).
+
+    python benchmarks/bench_reduce.py           # 64 × 2048 × 2048 (1 GiB), 3 rounds
+    python benchmarks/bench_reduce.py --quick   # 16 × 512 × 512, bounded for `make bench`
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import ccdproc
 import dask
-import dask.array as da
 import numpy as np
 import xarray as xr
+from astropy.io import fits
 from astropy.nddata import CCDData
 from astropy.stats import sigma_clip
-from distributed import Client, LocalCluster
+from numcodecs import Zstd
 from wisehub.reduce import combine
-from wisehub.storage.zarrio import quiet_zarr_v3_warnings
+from wisehub.storage.zarrio import open_zarr, quiet_zarr_v3_warnings
 from zarr.codecs import ZstdCodec
 
 METHODS = ("mean", "median", "sigma_clip")
 SIGMA = dict(sigma=3.0, maxiters=1, cenfunc="median", stdfunc="std")  # ccdproc's one pass
+THREADS = 2
 
 
-def make_stores(root: Path, frames: int, side: int) -> dict[str, str]:
-    """The same random stack (with cosmic rays and NaNs) in the two layouts."""
+def make_data(frames: int, side: int) -> np.ndarray:
+    """A random stack with cosmic rays and a few NaNs."""
     rng = np.random.default_rng(42)
     data = rng.normal(1000.0, 10.0, (frames, side, side)).astype(np.float32)
-    hits = rng.integers(0, data.size, data.size // 10_000)
-    data.flat[hits] += 3000.0
+    data.flat[rng.integers(0, data.size, data.size // 10_000)] += 3000.0
     data.flat[rng.integers(0, data.size, data.size // 100_000)] = np.nan
+    return data
+
+
+def write_store(path: str, data: np.ndarray, layout: str,
+                storage_options: dict | None = None) -> str:
+    frames, side = data.shape[0], data.shape[1]
     rows = max(1, min(side, (128 * 2**20) // (frames * side * 4)))
-    layouts = {
-        "tiled": {"chunks": (frames, rows, side), "compressors": None},
-        "frames": {"chunks": (1, side, side), "compressors": [ZstdCodec(level=1)]},
-    }
-    stores = {}
-    for name, encoding in layouts.items():
-        path = str(root / f"{name}.zarr")
-        dataset = xr.Dataset({"data": (("frame", "y", "x"), data)})
-        with quiet_zarr_v3_warnings():
-            dataset.to_zarr(path, encoding={"data": encoding}, mode="w")
-        stores[name] = path
-    return stores
-
-
-def timed(func: Callable[[], object], repeat: int = 1) -> float:
-    """Best wall time of ``repeat`` runs (the first run of each also warms caches)."""
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def open_stack(path: str) -> xr.DataArray:
+    encoding = {"tiled": {"chunks": (frames, rows, side), "compressors": None},
+                "frames": {"chunks": (1, side, side), "compressors": [ZstdCodec(level=1)]}}
     with quiet_zarr_v3_warnings():
-        return xr.open_zarr(path, chunks={})["data"]
+        xr.Dataset({"data": (("frame", "y", "x"), data)}).to_zarr(
+            path, encoding={"data": encoding[layout]}, mode="w", zarr_format=3,
+            storage_options=storage_options)
+    return path
 
 
-def ours(path: str, method: str) -> None:
+def best(func: Callable[[], object], times: list[float]) -> None:
+    start = time.perf_counter()
+    func()
+    times.append(time.perf_counter() - start)
+
+
+def ours(path: str, method: str, storage_options: dict | None = None) -> None:
     kw = SIGMA if method == "sigma_clip" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        combine(open_stack(path), method, **kw).compute()
+        combine(open_zarr(path, storage_options)["data"], method, **kw).compute()
 
 
-def ccdproc_runs(array: np.ndarray) -> dict[str, dict[str, float]]:
-    frames = [CCDData(frame, unit="adu") for frame in array]
-    runs: dict[str, dict[str, float]] = {"ccdproc.combine": {}, "ccdproc.Combiner": {}}
-    combine_kw = {"mean": dict(method="average"), "median": dict(method="median"),
-                  "sigma_clip": dict(method="average", sigma_clip=True,
-                                     sigma_clip_func="median", sigma_clip_dev_func="std")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for method, kw in combine_kw.items():
-            runs["ccdproc.combine"][method] = timed(
-                lambda kw=kw: ccdproc.combine(frames, dtype=np.float32, mem_limit=64e9, **kw))
+def mmapped_mean(path: str) -> None:
+    """numpy's mean over the tiled store's chunk files, memory-mapped (no zarr)."""
+    files = sorted((Path(path) / "data" / "c").rglob("*"))
+    files = [f for f in files if f.is_file()]
+    shape = open_zarr(path)["data"].encoding["chunks"]
 
-            def with_combiner(method: str = method) -> None:
-                combiner = ccdproc.Combiner(frames, dtype=np.float32)
-                if method == "sigma_clip":
-                    combiner.sigma_clipping(low_thresh=3, high_thresh=3, func="median")
-                (combiner.median_combine if method == "median" else combiner.average_combine)()
+    def one(file: Path) -> np.ndarray:
+        rows = file.stat().st_size // (4 * shape[0] * shape[2])
+        return np.memmap(file, np.float32, "r", shape=(shape[0], rows, shape[2])).mean(0)
 
-            runs["ccdproc.Combiner"][method] = timed(with_combiner)
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(one, files))
+
+
+def zstd_decompress(path: str) -> None:
+    """Decode every chunk of the frame store (the bound of a mean over it)."""
+    files = [f for f in (Path(path) / "data" / "c").rglob("*") if f.is_file()]
+    codec = Zstd()
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(lambda f: len(codec.decode(f.read_bytes())), files))
+
+
+def references(array: np.ndarray, stores: dict[str, str], fits_files: list[str],
+               with_ccdproc: bool) -> dict[tuple[str, str], Callable[[], object]]:
+    """(what, method) -> the run; all on the same data as ours."""
+    runs: dict[tuple[str, str], Callable[[], object]] = {
+        ("numpy in memory", "mean"): lambda: np.mean(array, axis=0),
+        ("numpy in memory", "median"): lambda: np.median(array, axis=0),
+        ("numpy nan-aware / astropy", "mean"): lambda: np.nanmean(array, axis=0),
+        ("numpy nan-aware / astropy", "median"): lambda: np.nanmedian(array, axis=0),
+        ("numpy nan-aware / astropy", "sigma_clip"): lambda: np.ma.masked_array(
+            array, sigma_clip(array, axis=0, **SIGMA).mask).mean(axis=0),
+        ("mmapped chunk files", "mean"): lambda: mmapped_mean(stores["tiled"]),
+        ("zstd decompress", "mean"): lambda: zstd_decompress(stores["frames"]),
+    }
+    if with_ccdproc:
+        frames = [CCDData(frame, unit="adu") for frame in array]
+        kw = {"mean": dict(method="average"), "median": dict(method="median"),
+              "sigma_clip": dict(method="average", sigma_clip=True,
+                                 sigma_clip_func="median", sigma_clip_dev_func="std")}
+
+        def combiner(method: str) -> None:
+            c = ccdproc.Combiner(frames, dtype=np.float32)
+            if method == "sigma_clip":
+                c.sigma_clipping(low_thresh=3, high_thresh=3, func="median")
+            (c.median_combine if method == "median" else c.average_combine)()
+
+        for method in METHODS:
+            runs["ccdproc Combiner (memory)", method] = lambda m=method: combiner(m)
+            runs["ccdproc.combine (FITS)", method] = lambda m=method: ccdproc.combine(
+                fits_files, dtype=np.float32, mem_limit=64e9, unit="adu", **kw[m])
     return runs
 
 
-def numpy_runs(array: np.ndarray) -> dict[str, dict[str, float]]:
-    """NaN-aware numpy/astropy (the same answer as ours), and plain numpy (the ceiling)."""
-    def clipped() -> None:
-        np.ma.masked_array(array, sigma_clip(array, axis=0, **SIGMA).mask).mean(axis=0)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        aware = {"mean": timed(lambda: np.nanmean(array, axis=0), 2),
-                 "median": timed(lambda: np.nanmedian(array, axis=0)),
-                 "sigma_clip": timed(clipped)}
-        ceiling = {"mean": timed(lambda: np.mean(array, axis=0), 3),
-                   "median": timed(lambda: np.median(array, axis=0)),
-                   "sigma_clip": aware["sigma_clip"]}
-    return {"numpy nan-aware / astropy": aware, "numpy ceiling": ceiling}
-
-
-def record(rate: dict, key: tuple, value: float) -> None:
-    """Keep one figure and show it at once (the whole run takes minutes)."""
-    rate[key] = value
-    print(f"  {' / '.join(key)}: {value:.3f} GB/s", flush=True)
-
-
-def ratio(rate: dict, ours_key: tuple, reference_key: tuple) -> float:
-    return rate.get(ours_key, np.nan) / rate.get(reference_key, np.nan)
+def scaling(side: int, tmp: str) -> dict[int, float]:
+    """Seconds of our mean from a tiled local store of 16, 64 and 256 frames (best of 2)."""
+    seconds = {}
+    for frames in (16, 64, 256):
+        path = write_store(f"{tmp}/scale-{frames}.zarr", make_data(frames, side), "tiled")
+        ours(path, "mean")  # warm the page cache
+        times: list[float] = []
+        for _ in range(2):
+            best(lambda p=path: ours(p, "mean"), times)
+        seconds[frames] = min(times)
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--side", type=int, default=2048)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale-side", type=int, default=1024)
+    parser.add_argument("--quick", action="store_true", help="16 × 512², scaling at 256²")
     parser.add_argument("--skip-ccdproc", action="store_true", help="skip the slow references")
+    parser.add_argument("--no-ceph", action="store_true", help="skip the Ceph RGW store")
     args = parser.parse_args()
+    if args.quick:
+        args.frames, args.side, args.scale_side, args.rounds = 16, 512, 256, 2
     gigabytes = args.frames * args.side**2 * 4 / 1e9
-    rate = {}  # (what, store, method) -> GB/s
+    times: dict[tuple[str, str, str], list[float]] = {}  # (what, store, method) -> seconds
 
-    with tempfile.TemporaryDirectory(prefix="bench-reduce-") as tmp:
-        stores = make_stores(Path(tmp), args.frames, args.side)
-        array = open_stack(stores["tiled"]).values  # also warms the page cache
-        open_stack(stores["frames"]).load()
-        print(f"stack {args.frames} x {args.side} x {args.side} float32 = {gigabytes:.2f} GB; "
-              f"tiled store chunks {open_stack(stores['tiled']).data.chunksize}, uncompressed; "
-              f"frame store chunks (1, {args.side}, {args.side}), zstd level 1")
+    with tempfile.TemporaryDirectory(prefix="bench-reduce-") as tmp, ExitStack() as stack:
+        stack.enter_context(dask.config.set(scheduler="threads", num_workers=THREADS))
+        array = make_data(args.frames, args.side)
+        stores = {layout: write_store(f"{tmp}/{layout}.zarr", array, layout)
+                  for layout in ("tiled", "frames")}
+        fits_files = []
+        for i, frame in enumerate(array):
+            fits_files.append(f"{tmp}/frame{i:03d}.fits")
+            fits.PrimaryHDU(frame).writeto(fits_files[-1])
+        ceph_options = None
+        if not args.no_ceph:
+            from wisehub.dev.ceph import ceph_cluster
+            from wisehub.storage.s3 import open_s3
 
-        for what, runs in numpy_runs(array).items():
-            for method, seconds in runs.items():
-                record(rate, (what, "-", method), gigabytes / seconds)
-        if not args.skip_ccdproc:
-            for what, runs in ccdproc_runs(array).items():
-                for method, seconds in runs.items():
-                    record(rate, (what, "-", method), gigabytes / seconds)
+            ceph = stack.enter_context(ceph_cluster(memstore_bytes=max(4 << 30,
+                                                                        int(3 * gigabytes * 1e9))))
+            bucket = open_s3(ceph.endpoint_url, ceph.admin, "bench")
+            bucket.ensure_bucket()
+            ceph_options = bucket.storage_options
+            stores["ceph"] = write_store(bucket.url("tiled.zarr"), array, "tiled", ceph_options)
+        refs = references(array, stores, fits_files, not args.skip_ccdproc)
+        for store in stores.values():  # warm the page cache and compile the kernels
+            ours(store, "median", ceph_options if store.startswith("s3://") else None)
+        for r in range(args.rounds):
+            print(f"... round {r + 1} of {args.rounds}", flush=True)
+            for (what, method), run in refs.items():
+                best(run, times.setdefault((what, "-", method), []))
+            for name, store in stores.items():
+                options = ceph_options if name == "ceph" else None
+                for method in METHODS:
+                    best(lambda s=store, m=method, o=options: ours(s, m, o),
+                         times.setdefault(("ours", name, method), []))
         del array
+        scale = scaling(args.scale_side, tmp)
 
-        for workers in sorted({1, args.workers}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
-                                   dashboard_address=":0")
-            client = Client(cluster)
-            try:
-                ours(stores["tiled"], "median")  # compile/load the kernels on every worker
-                for store, path in stores.items():
-                    if workers != args.workers and store != "tiled":
-                        continue
-                    for method in METHODS:
-                        seconds = timed(lambda p=path, m=method: ours(p, m), 2)
-                        record(rate, (f"ours, {workers} worker(s)", store, method),
-                               gigabytes / seconds)
-                    naive = timed(lambda p=path: da.from_zarr(p, component="data")
-                                  .mean(axis=0).compute(), 2)
-                    record(rate, (f"naive from_zarr.mean, {workers} worker(s)", store, "mean"),
-                           gigabytes / naive)
-            finally:
-                client.close()
-                with contextlib.suppress(TimeoutError):
-                    cluster.close(timeout=60)  # busy machines are slow to stop workers
-        with dask.config.set(scheduler="threads", num_workers=args.workers):
-            ours(stores["tiled"], "mean")
-            for method in METHODS:
-                seconds = timed(lambda m=method: ours(stores["tiled"], m), 2)
-                record(rate, (f"ours, {args.workers} threads", "tiled", method),
-                       gigabytes / seconds)
-
-    print(f"\n{'GB/s of input':44s} {'store':7s}" + "".join(f"{m:>12s}" for m in METHODS))
+    rate = {key: gigabytes / min(seconds) for key, seconds in times.items()}
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\nstack {args.frames} x {args.side} x {args.side} float32 = {gigabytes:.2f} GB, "
+          f"{THREADS} threads, best of {args.rounds} rounds; load average {load}")
+    print(f"{'GB/s of input':32s} {'store':7s}" + "".join(f"{m:>12s}" for m in METHODS))
     for what in dict.fromkeys((w, s) for w, s, _ in rate):
         cells = "".join(f"{rate.get((*what, m), float('nan')):12.3f}" for m in METHODS)
-        print(f"{what[0]:44s} {what[1]:7s}{cells}")
+        print(f"{what[0]:32s} {what[1]:7s}{cells}")
 
-    headline = f"ours, {args.workers} worker(s)"
+    def ratio(store: str, reference: str, method: str) -> float:
+        return rate.get(("ours", store, method), np.nan) / rate.get(
+            (reference, "-", method), np.nan)
+
     print("\nratios (same run)")
-    for store in ("tiled", "frames"):
-        for reference in ("ccdproc.combine", "ccdproc.Combiner", "numpy ceiling",
-                          "numpy nan-aware / astropy"):
-            cells = "".join(f"{ratio(rate, (headline, store, m), (reference, '-', m)):12.2f}"
-                            for m in METHODS)
-            print(f"ours ({store}) / {reference:28s}{cells}")
-    one, many = "ours, 1 worker(s)", headline
-    cells = "".join(f"{rate[many, 'tiled', m] / rate[one, 'tiled', m]:12.2f}" for m in METHODS)
-    print(f"scaling {args.workers} workers / 1 worker (tiled)     {cells}")
+    goals = [("tiled", "numpy in memory", "mean", "≥ 0.5"),
+             ("tiled", "mmapped chunk files", "mean", ""),
+             ("tiled", "ccdproc Combiner (memory)", "mean", "≥ 10"),
+             ("tiled", "ccdproc Combiner (memory)", "median", "≥ 10"),
+             ("tiled", "ccdproc Combiner (memory)", "sigma_clip", "≥ 5"),
+             ("tiled", "ccdproc.combine (FITS)", "mean", ""),
+             ("frames", "zstd decompress", "mean", "≥ 0.8"),
+             ("ceph", "numpy in memory", "mean", "")]
+    for store, reference, method, goal in goals:
+        if ("ours", store, method) in rate and (reference, "-", method) in rate:
+            print(f"  ours ({store}) / {reference} {method}: {ratio(store, reference, method):.2f}"
+                  + (f" (goal {goal})" if goal else ""))
+    cells = "   ".join(f"{n} frames {s:.2f} s" for n, s in scale.items())
+    print(f"scaling of our mean at {args.scale_side}²: {cells}; 256/64 = "
+          f"{scale[256] / scale[64]:.2f} (linear 4, goal ≤ 4.4)")
 
 
 if __name__ == "__main__":

@@ -4,15 +4,16 @@ Starts its own single-node Ceph (memstore OSD, RGW) on 127.0.0.1. Each round, in
 that alternates between rounds:
 
 * **wisehub write**: ``publish()`` of a dask-backed ``(frame, y, x)`` float32 stack, i.e.
-  a staged Zarr write, checksum from the listing, verified server-side copy to the final
-  key, removal of the staging keys, and the catalogue entry;
+  a staged Zarr write (chunks PUT at their final keys, the metadata to staging under a
+  lease), the commit (the metadata copied in, root last; no chunk copied), checksum from
+  one listing, removal of the staging keys and lease, and the catalogue entry;
 * **raw write**: ``s3fs.pipe`` of the same bytes (each chunk object's) to new keys;
 * **wisehub read**: the catalogue entry opened through plain intake (lazy, dask-backed)
   and ``persist()``-ed: every chunk read into memory, as the raw read holds every object;
 * **raw read**: ``s3fs.cat`` of every object of the published product.
 
 A first round warms up and is not counted. Throughputs are medians over the counted
-rounds, in MB/s of Zarr object bytes; the ratio is wisehub / raw (goal: at least 0.8).
+rounds, in MB/s of Zarr object bytes; the ratio is wisehub / raw (goal: at least 0.9).
 
 What closed the gap (first measured at 0.57 for writes and 0.40 for reads):
 
@@ -32,8 +33,8 @@ A PUT/GET costs a fixed few ms on top of its bytes, so 16 MiB keeps that small, 
 32 chunks still give enough requests in flight to keep RGW busy on both cores; 64 MiB
 objects read at half the rate (fewer requests in flight), and 1 MiB chunks, even
 grouped 16 to a task, at a third.
-RGW keeps the first 4 MiB of an object in its head and stripes the rest, so the commit's
-server-side copy re-writes only the head: a quarter of the bytes at 16 MiB.
+(The former commit copied every chunk server-side, and RGW re-wrote each object's 4 MiB
+head: a quarter of the bytes at 16 MiB. The commit now copies only metadata.)
 Uncompressed, because the frames are noise (incompressible), so the benchmark measures
 storage, not a codec.
 
@@ -149,12 +150,14 @@ def main(argv: list[str] | None = None) -> None:
         results = [_round(store, settings, ds, blobs, catalog, raw_first=i % 2 == 0)
                    for i in range(args.rounds)]
     median = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"bench_storage: Zarr of {median['mb']:.0f} MB ({ds['data'].shape[0]} chunks of "
-          f"16 MiB, uncompressed) on Ceph RGW, median of {args.rounds} rounds")
+          f"16 MiB, uncompressed) on Ceph RGW, median of {args.rounds} rounds, "
+          f"load average {load}")
     for what in ("write", "read"):
         ours, raw = median[what], median[f"raw_{what}"]
         print(f"  {what:5s}: wisehub {ours:7.1f} MB/s   raw s3fs {raw:7.1f} MB/s   "
-              f"ratio {ours / raw:.2f} (goal >= 0.8)")
+              f"ratio {ours / raw:.2f} (goal >= 0.9)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psutil
@@ -122,9 +122,24 @@ def _start_dask_then_ctrl_c(proc: subprocess.Popen, hub: RunningHub) -> None:
     names = " ".join(" ".join(p.cmdline()) for p in family)
     assert "configurable-http-proxy" in names and "jupyterhub.singleuser" in names
     assert all(psutil.pid_exists(pid) for pid in workers)
+    # The hub stops its services and user servers with SIGINT (one that ignores it costs 10 s
+    # before SIGTERM): none inherited the background job's ignored SIGINT. (Kernels and Dask
+    # workers ignore it by design; their servers stop them.)
+    stopped_by_sigint = [p for p in family if any(
+        word in " ".join(p.cmdline()) for word in ("jupyterhub", "sharesync"))]
+    assert len(stopped_by_sigint) >= 3  # the hub, a user server, the share-sync service
+    assert [p.cmdline() for p in stopped_by_sigint if _ignores_sigint(p.pid)] == []
     proc.send_signal(signal.SIGINT)
     assert proc.wait(90) == 0
     _, alive = psutil.wait_procs(family, timeout=5)
     assert alive == [], [p.cmdline() for p in alive]
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
                    for pid in workers)
+
+
+def _ignores_sigint(pid: int) -> bool:
+    with suppress(FileNotFoundError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False

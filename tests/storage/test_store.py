@@ -1,7 +1,9 @@
-"""The staged-write protocol on a local directory: atomic, checksummed, cleaned up."""
+"""The staged-write protocol: atomic renames on a local directory; on object storage (the
+session's real Ceph RGW, tests marked `ceph`) chunks at their final keys, metadata last."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -95,3 +97,132 @@ def test_get_storage_local_lives_under_the_data_dir(tmp_path: Path) -> None:
     with store.staged("world/a.txt") as write:
         store.fs.pipe_file(write.url, b"x")
     assert os.path.exists(tmp_path / "products" / "world" / "a.txt")
+
+
+# --- object storage: chunks at their final keys, metadata last (the session's real Ceph RGW)
+
+
+def _keys(store: Storage, key: str) -> list[str]:
+    root = store._path(key)
+    return sorted(p[len(root) + 1:] for p in store.fs.find(root))
+
+
+@pytest.mark.ceph
+def test_s3_chunks_land_at_the_final_key_and_metadata_waits_for_the_commit(
+        bucket_store: Storage) -> None:
+    ds = frames().astype("float32")
+    seen: dict[str, list[str]] = {}
+    with bucket_store.staged("private/ada/night.zarr") as write:
+        assert write.url == bucket_store.url("private/ada/night.zarr")
+        write.to_zarr(ds)
+        seen["final"] = _keys(bucket_store, "private/ada/night.zarr")
+        seen["staging"] = _keys(bucket_store, write.metadata_url)
+        seen["leases"] = [p for p in bucket_store.fs.find(
+            bucket_store._path("private/ada/.staging")) if p.endswith(".lease")]
+    assert seen["final"] and not [k for k in seen["final"] if k.endswith("zarr.json")]
+    assert "zarr.json" in seen["staging"] and "data/zarr.json" in seen["staging"]
+    assert not [k for k in seen["staging"] if "/c/" in k]  # no chunk went to staging
+    assert len(seen["leases"]) == 1
+    after = _keys(bucket_store, "private/ada/night.zarr")
+    assert set(after) == set(seen["final"]) | set(seen["staging"])
+    back = xr.open_zarr(write.result.uri, storage_options=bucket_store.storage_options)
+    xr.testing.assert_identical(back.load(), ds.compute())
+    assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
+    assert not bucket_store.fs.find(bucket_store._path("private/ada/.staging"))
+
+
+def _die_before_commit(store: Storage, key: str, ds: xr.Dataset,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails before its commit and cannot clean up (the gateway went away)."""
+    monkeypatch.setattr(type(store), "_remove_quietly", lambda self, path: None)
+    with pytest.raises(ZeroDivisionError), store.staged(key) as write:
+        write.to_zarr(ds)
+        raise ZeroDivisionError
+    monkeypatch.undo()
+
+
+@pytest.mark.ceph
+def test_s3_write_that_dies_before_commit_is_not_a_zarr_and_cleanup_removes_it(
+        bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "groups/lab/x.zarr"
+    _die_before_commit(bucket_store, key, frames(), monkeypatch)
+    assert _keys(bucket_store, key)  # chunks are left at the final key ...
+    with pytest.raises(Exception, match="(?i)zarr|group|not found|nothing"):
+        xr.open_zarr(bucket_store.url(key), storage_options=bucket_store.storage_options)
+    # ... and a live writer's lease protects them from cleanup until it is no longer renewed.
+    assert bucket_store.cleanup_staging(prefixes=["groups/lab"]) == []
+    removed = bucket_store.cleanup_staging(older_than_s=-1, prefixes=["groups/lab"])
+    assert len(removed) == 1 and "/groups/lab/.staging/" in removed[0]
+    assert not bucket_store.exists(key)
+    assert not bucket_store.fs.find(bucket_store._path("groups/lab"))
+
+
+@pytest.mark.ceph
+def test_s3_retry_of_a_dead_write_of_the_same_key_succeeds(
+        bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "world/retry.zarr"
+    _die_before_commit(bucket_store, key, frames(1), monkeypatch)
+    # While the dead writer's lease still looks live, the key is refused, not overwritten.
+    with pytest.raises(StorageError, match="being written by another writer"), \
+            bucket_store.staged(key):
+        pytest.fail("the block must not run")
+    # Once the lease has expired, a retry removes the leftovers and writes a clean product.
+    monkeypatch.setattr("wisehub.storage.store.DEFAULT_STAGING_AGE_S", -1.0)
+    ds = frames(2)
+    with bucket_store.staged(key) as retry:
+        retry.to_zarr(ds)
+    back = xr.open_zarr(retry.result.uri, storage_options=bucket_store.storage_options)
+    xr.testing.assert_identical(back.load(), ds.compute())
+    assert retry.result.size == sum(size for _, size, _ in bucket_store.manifest(key))
+    assert not bucket_store.fs.find(bucket_store._path("world/.staging"))
+
+
+@pytest.mark.ceph
+def test_s3_committed_products_are_never_overwritten_even_with_a_dead_lease(
+        bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    with bucket_store.staged("world/kept.zarr") as write:
+        write.to_zarr(frames(1))
+    monkeypatch.setattr("wisehub.storage.store.DEFAULT_STAGING_AGE_S", -1.0)
+    with pytest.raises(StorageError, match="already exists"), \
+            bucket_store.staged("world/kept.zarr"):
+        pytest.fail("the block must not run")
+    assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
+
+
+def test_cleanup_goes_by_the_lease_not_by_the_start_time(store: Storage) -> None:
+    area = Path(store.root) / "private/ada/.staging"
+    started_long_ago = int(time.time()) - 7200
+    live, dead = area / f"{started_long_ago}-live", area / f"{started_long_ago}-dead"
+    for write in (live, dead):
+        (write / "x.zarr").mkdir(parents=True)
+        write.with_suffix(".lease").write_text(json.dumps({"key": "private/ada/x.zarr"}))
+    os.utime(dead.with_suffix(".lease"), (time.time() - 3600,) * 2)
+    assert store.cleanup_staging(older_than_s=600) == [str(dead)]
+    assert live.exists() and live.with_suffix(".lease").exists()
+    assert not dead.exists() and not dead.with_suffix(".lease").exists()
+
+
+def test_a_writer_holds_a_lease_naming_its_key_until_the_end(store: Storage) -> None:
+    with store.staged("private/ada/slow.zarr") as write:
+        frames().to_zarr(write.url, mode="w-")
+        lease = Path(write.url).parent.with_suffix(".lease")
+        assert json.loads(lease.read_text())["key"] == "private/ada/slow.zarr"
+        assert store.cleanup_staging(older_than_s=60) == []
+    assert not lease.exists() and store.exists("private/ada/slow.zarr")
+
+
+@pytest.mark.ceph
+def test_s3_a_committed_product_whose_writer_died_before_dropping_its_lease_is_kept(
+        bucket_store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "world/committed.zarr"
+    real_drop = type(bucket_store)._drop_staging
+    monkeypatch.setattr(type(bucket_store), "_drop_staging", lambda self, d: None)  # dies here
+    with bucket_store.staged(key) as write:
+        write.to_zarr(frames(1))
+    monkeypatch.setattr(type(bucket_store), "_drop_staging", real_drop)
+    monkeypatch.setattr("wisehub.storage.store.DEFAULT_STAGING_AGE_S", -1.0)
+    with pytest.raises(StorageError, match="already exists"), bucket_store.staged(key):
+        pytest.fail("the block must not run")
+    assert len(bucket_store.cleanup_staging(older_than_s=-1, prefixes=["world"])) == 1
+    assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
+    assert not bucket_store.fs.find(bucket_store._path("world/.staging"))

@@ -205,10 +205,17 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
     if settings.hub.authenticator == "demo" and settings.hub.demo_password is None:
         settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
     _adopt_orphans()
-    hub = start(settings)
     # Also SIGINT: started as a background job (`wisehub up &`, CI), it inherits SIGINT
     # ignored, and Python then never raises KeyboardInterrupt on Ctrl-C or `kill -INT`.
+    # Handled before the hub starts, so the hub, its services and user servers do not inherit
+    # the ignored SIGINT either: the hub stops each of them with SIGINT and waits 10 s for
+    # those that ignore it, one service after the other.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        hub = start(settings)
+    except BaseException:
+        _restore(previous)
+        raise
     try:
         echo(banner(settings, hub))
         hub.process.wait()
@@ -220,8 +227,12 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
     finally:
         stop(hub)
         _end_children()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _restore(previous)
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 def _adopt_orphans() -> None:

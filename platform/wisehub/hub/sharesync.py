@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -165,6 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
     hub = Hub(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     args.state.parent.mkdir(parents=True, exist_ok=True)
+    # The hub stops services with SIGINT, then SIGTERM after 10 s, and one at a time. Started
+    # from a background job, SIGINT arrives ignored; listen to both so the first one ends us.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
     try:
         while True:
             try:
@@ -172,8 +177,12 @@ def main(argv: list[str] | None = None) -> None:
             except requests.RequestException as err:  # the hub restarting; retry next round
                 log.warning("sync failed, retrying: %s", err)
             time.sleep(args.interval)
-    except KeyboardInterrupt:  # the hub stops its services with SIGINT
+    except KeyboardInterrupt:
         log.info("stopped")
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

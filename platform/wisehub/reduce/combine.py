@@ -34,6 +34,7 @@ from wisehub.reduce.frames import (
 )
 from wisehub.reduce.history import add_history
 from wisehub.reduce.stats import per_frame
+from wisehub.storage.layoutadvice import advise_stack_layout
 
 Method = Literal["mean", "median", "sigma_clip", "minmax"]
 _METHODS = {"mean": MEAN, "median": MEDIAN, "sigma_clip": SIGMA_CLIP, "minmax": MINMAX}
@@ -99,6 +100,7 @@ def combine(
     if method not in _METHODS:
         raise ReduceError(f"combine: unknown method {method!r}; choose one of {list(_METHODS)}")
     stack = as_stack(frames)
+    advise_stack_layout(stack, "combine")
     if weights is not None and method not in ("mean", "sigma_clip"):
         raise ReduceError(f"combine: weights apply to 'mean' and 'sigma_clip', not {method!r}")
     nframe = stack.sizes[FRAME]

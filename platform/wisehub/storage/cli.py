@@ -17,11 +17,12 @@ def _group() -> None:
 
 @app.command("cleanup")
 def cleanup(older_than_hours: float = typer.Option(DEFAULT_STAGING_AGE_S / 3600,
-                                                   help="remove staging older than this"),
+                                                   help="remove writes whose lease was not renewed "
+                                                   "for this long"),
             prefix: list[str] = typer.Option(None, help="only these layout prefixes, e.g. "
                                              "private/ada (default: all, the platform's job)")
             ) -> None:
-    """Remove staging data left behind by writes that crashed or lost the store mid-way."""
+    """Remove what writes left behind when they crashed or lost the store mid-way."""
     from wisehub.storage import get_storage
 
     removed = get_storage().cleanup_staging(older_than_hours * 3600, prefix or None)

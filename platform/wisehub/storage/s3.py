@@ -20,7 +20,8 @@ from aiobotocore.session import AioSession
 from wisehub.config import Settings, get_settings
 from wisehub.storage.credentials import S3Credentials, resolve_credentials
 from wisehub.storage.errors import StorageError, translate
-from wisehub.storage.store import ManifestLine, Storage
+from wisehub.storage.store import ManifestLine, StagedWrite, Storage, lease_key
+from wisehub.storage.zarrkeys import METADATA_NAMES, metadata_last
 
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -94,17 +95,45 @@ class S3Storage(Storage):
         # is not a content hash, so read those.
         return etag if _PLAIN_MD5.match(etag) else super()._md5(path, info)
 
-    def _commit(self, staging: str, final: str, manifest: list[ManifestLine]) -> None:
-        def join(base: str, name: str) -> str:
-            return f"{base}/{name}" if name else base
+    #: No rename on S3: chunks go to the final key, the metadata waits in staging.
+    writes_in_place = True
 
-        names = [name for name, _, _ in manifest]
-        # Server-side copies, issued concurrently by s3fs; then the copy is verified by
-        # listing, which compares every object's size and MD5 with the staged manifest.
-        self.fs.copy([join(staging, n) for n in names], [join(final, n) for n in names])
-        if self._manifest(final) != manifest:
-            raise StorageError(f"{self._url_of(final)}: the committed copy differs from the "
-                               "staged data; nothing was registered, please retry")
+    def _staged_write(self, final: str, staging: str) -> StagedWrite:
+        return StagedWrite(self._url_of(final), dict(self.storage_options),
+                           metadata_url=self._url_of(staging))
+
+    def _commit(self, write: StagedWrite, final: str, target: str) -> list[ManifestLine]:
+        """Copy the held-back Zarr metadata in (the root's last), then verify by listing.
+
+        A write that did not go through :meth:`StagedWrite.to_zarr` (one object, or a Zarr
+        written to ``write.url`` directly) has nothing held back and is complete already.
+        """
+        staging = self._path(str(write.metadata_url))
+        held = self._manifest(staging) if self.fs.exists(staging) else []
+        for batch in metadata_last(name for name, _, _ in held):
+            self.fs.copy([_join(staging, n) for n in batch], [_join(final, n) for n in batch])
+        manifest = self._manifest(final)
+        if not manifest:
+            raise StorageError(f"nothing was written for {target}; write to the "
+                               "staged url (StagedWrite.url) inside the block")
+        if not set(held) <= set(manifest):
+            raise StorageError(f"{target}: the committed metadata differs from the staged "
+                               "metadata; nothing was registered, please retry")
+        return manifest
+
+    def _remove_uncommitted(self, staging_dir: str) -> None:
+        key = lease_key(self.fs, staging_dir)
+        if key is None:
+            return
+        final = self._path(key)
+        if not self._committed(final):  # else committed, only not registered: keep it
+            self._remove_quietly(final)
+
+    def _committed(self, final: str) -> bool:
+        """A single object is never partial; a Zarr is committed once its metadata is in."""
+        self.fs.invalidate_cache(final)
+        return self.fs.isfile(final) or any(self.fs.exists(_join(final, name))
+                                            for name in METADATA_NAMES)
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (needs rights to create buckets)."""
@@ -162,3 +191,7 @@ def storage_at(url: str, options: dict[str, Any] | None = None) -> tuple[Storage
     if fs.protocol in ("file", ("file", "local")) or "file" in fs.protocol:
         return Storage.local(parent or "/"), key
     raise StorageError(f"{url}: only local paths and s3:// URLs can be written atomically")
+
+
+def _join(base: str, name: str) -> str:
+    return f"{base}/{name}" if name else base

@@ -1,16 +1,25 @@
 """Storage backends from settings, and the staged-write protocol for products.
 
-A product's data is written under a staging key next to its layout prefix
-(``private/ada/.staging/<time>-<id>/…``), so the same per-user rights cover it. Only when the
-write finished is it checksummed, moved to its final key and handed back for registration;
-a failure removes the staging data (when the store still answers) and registers nothing.
-Staging left behind by a crash is removed later by :meth:`Storage.cleanup_staging`.
+Every write has a staging area next to its layout prefix
+(``private/ada/.staging/<time>-<key digest>-<id>/``, so the same per-user rights cover it)
+and a lease beside it (``….lease``, naming the key) that the writer renews while it works.
+
+- On a local disk the data is written into the staging area and renamed into place (atomic).
+- On object storage, which cannot rename, chunks are written at their final keys and the
+  Zarr metadata into the staging area (:mod:`wisehub.storage.commitstore`); the commit
+  copies those few small objects in, the root's metadata last. No chunk is copied.
+
+Only after the commit is the product checksummed and handed back for registration; a failure
+removes what was written (when the store still answers) and registers nothing. Writes whose
+lease is no longer renewed are removed later by :meth:`Storage.cleanup_staging`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -28,7 +37,9 @@ if TYPE_CHECKING:
 
 STAGING = ".staging"
 SHARED_KINDS = ("private", "groups", "projects")  # prefixes with one level of owners below
-DEFAULT_STAGING_AGE_S = 24 * 3600.0
+LEASE_SUFFIX = ".lease"
+LEASE_RENEW_S = 30.0  # how often a live writer renews its lease
+DEFAULT_STAGING_AGE_S = 600.0  # a lease not renewed for this long has no live writer
 TRANSFER_THREADS = 16  # dask's local threads while writing to object storage
 
 
@@ -53,6 +64,7 @@ class StagedWrite:
     url: str
     storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
+    metadata_url: str | None = None  # object storage: Zarr metadata waits here for the commit
 
     def to_zarr(self, ds: xr.Dataset, **kwargs: Any) -> Any:
         """Write ``ds`` here as Zarr with consolidated metadata; ``kwargs`` go to
@@ -68,8 +80,13 @@ class StagedWrite:
         3
         >>> Storage.local("/tmp/wh-doc/products").delete("world/z.zarr")
         """
-        return ds.to_zarr(self.url, storage_options=self.storage_options or None, mode="w-",
-                          consolidated=True, write_empty_chunks=True, **kwargs)
+        options = {"mode": "w-", "consolidated": True, "write_empty_chunks": True, **kwargs}
+        if self.metadata_url is None:
+            return ds.to_zarr(self.url, storage_options=self.storage_options or None, **options)
+        from wisehub.storage.commitstore import open_aside
+
+        return ds.to_zarr(open_aside(self.url, self.metadata_url, self.storage_options),
+                          **options)
 
 
 ManifestLine = tuple[str, int, str]  # (relative name, size, md5 hex)
@@ -164,48 +181,90 @@ class Storage:
 
     @contextmanager
     def staged(self, key: str) -> Iterator[StagedWrite]:
-        """Write under a staging key; on success checksum it and move it to ``key``.
+        """Write a product for ``key``; on success commit and checksum it.
 
         Inside the block, object storage gets :func:`transfer_threads`.
-        Raises :class:`StorageError` if ``key`` already holds data. On any exception inside
-        the block, or while committing, the staging data (and any partial copy at ``key``)
-        is removed and the exception propagates (S3 problems as a clear
+        Raises :class:`StorageError` if ``key`` already holds a product, or another writer
+        is writing it. On any exception inside the block, or while committing, what was
+        written is removed and the exception propagates (S3 problems as a clear
         :class:`StorageError`); if the store stopped answering, :meth:`cleanup_staging`
-        removes the leftovers later.
+        removes the leftovers once their lease is no longer renewed. A retry is safe: it
+        removes the leftovers of an earlier write of ``key`` whose writer is gone.
         """
         final = self._path(check_key(key))
         target = self.url(key)
-        if self.exists(key):
-            raise StorageError(f"{target} already exists; products are never overwritten")
-        staging_dir = self._path(f"{staging_base(key)}/{int(time.time())}-{uuid.uuid4().hex}")
-        staging = f"{staging_dir}/{key.rsplit('/', 1)[-1]}"
-        write = StagedWrite(self._url_of(staging), dict(self.storage_options))
+        self._claim(key, final, target)
+        area = self._path(staging_base(key))
+        staging_dir = f"{area}/{int(time.time())}-{_key_digest(key)}-{uuid.uuid4().hex}"
+        write = self._staged_write(final, f"{staging_dir}/{key.rsplit('/', 1)[-1]}")
         nothing = "nothing was registered"
         committing = False
+        lease = _Lease(self.fs, staging_dir, key)
+        with self._errors(f"writing {target}", nothing):
+            lease.start()
         try:
             with self._errors(f"writing {target}", nothing), transfer_threads(self.protocol):
                 yield write
             with self._errors(f"committing {target}", nothing):
-                manifest = self._manifest(staging)
-                if not manifest:
-                    raise StorageError(f"nothing was written for {target}; write to the "
-                                       "staged url (StagedWrite.url) inside the block")
                 committing = True
-                self._commit(staging, final, manifest)
+                manifest = self._commit(write, final, target)
         except BaseException:
-            if committing:
+            lease.stop()
+            if committing or self.writes_in_place:
                 self._remove_quietly(final)
             self._drop_staging(staging_dir)
             raise
+        lease.stop()
         self._drop_staging(staging_dir)
         write.result = StoredObject(target, _digest(manifest), sum(m[1] for m in manifest))
+
+    #: Whether data is written at the final key before the commit (object storage).
+    writes_in_place = False
 
     def _url_of(self, path: str) -> str:
         return path if self.protocol == "file" else f"{self.protocol}://{path}"
 
-    def _commit(self, staging: str, final: str, manifest: list[ManifestLine]) -> None:
+    def _claim(self, key: str, final: str, target: str) -> None:
+        """Refuse a key that holds a product or has a live writer; clear a dead one's data."""
+        if not self.exists(key):
+            return
+        leases = self._leases(staging_base(key), key)
+        if not leases or self._committed(final):
+            raise StorageError(f"{target} already exists; products are never overwritten")
+        if any(time.time() - renewed < DEFAULT_STAGING_AGE_S for renewed in leases.values()):
+            raise StorageError(f"{target} is being written by another writer; choose another "
+                               "key, or retry once it has finished")
+        self._remove_quietly(final)  # an earlier write of this key that died uncommitted
+        for staging_dir in leases:
+            self._drop_staging(staging_dir)
+
+    def _leases(self, base: str, key: str) -> dict[str, float]:
+        """Staging areas of writes of ``key`` under ``base``, with their lease's last renewal."""
+        marker = f"-{_key_digest(key)}-"
+        return {path[:-len(LEASE_SUFFIX)]: renewed
+                for path, renewed in self._lease_times(self._path(base)).items()
+                if marker in path.rsplit("/", 1)[-1]}
+
+    def _lease_times(self, area: str) -> dict[str, float]:
+        try:
+            entries = self.fs.ls(area, detail=True, refresh=True)
+        except (FileNotFoundError, PermissionError):
+            return {}
+        return {e["name"].rstrip("/"): _modified(e) for e in entries
+                if e["name"].endswith(LEASE_SUFFIX)}
+
+    def _staged_write(self, final: str, staging: str) -> StagedWrite:
+        return StagedWrite(self._url_of(staging), dict(self.storage_options))
+
+    def _commit(self, write: StagedWrite, final: str, target: str) -> list[ManifestLine]:
+        staging = self._path(write.url)
+        manifest = self._manifest(staging)
+        if not manifest:
+            raise StorageError(f"nothing was written for {target}; write to the "
+                               "staged url (StagedWrite.url) inside the block")
         self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         self.fs.mv(staging, final, recursive=True)  # a rename: atomic on a local disk
+        return manifest
 
     def _md5(self, path: str, info: dict[str, Any]) -> str:
         return hashlib.md5(self.fs.cat_file(path), usedforsecurity=False).hexdigest()
@@ -242,8 +301,9 @@ class Storage:
                 self.fs.rm(path, recursive=True)
 
     def _drop_staging(self, staging_dir: str) -> None:
-        """Remove one write's staging area, and the staging folder itself once it is empty."""
+        """Remove one write's staging area and lease, and the staging folder once empty."""
         self._remove_quietly(staging_dir)
+        self._remove_quietly(staging_dir + LEASE_SUFFIX)
         if self.protocol == "file":
             with suppress(OSError):  # still in use by another writer: keep it
                 os.rmdir(staging_dir.rsplit("/", 1)[0])
@@ -261,7 +321,12 @@ class Storage:
 
     def cleanup_staging(self, older_than_s: float = DEFAULT_STAGING_AGE_S,
                         prefixes: Iterable[str] | None = None) -> list[str]:
-        """Remove abandoned staging areas older than ``older_than_s``; return what was removed.
+        """Remove writes that no live writer holds; return the staging areas removed.
+
+        A write is abandoned once its lease has not been renewed for ``older_than_s``
+        (staging without a lease, from older versions, counts from its start). Its staging
+        area goes, and on object storage also the chunks it wrote at the product's key,
+        unless that key holds committed Zarr metadata.
 
         Without ``prefixes`` every layout prefix is searched (the platform's job: users may
         not list ``private/`` or ``groups/``); a user passes their own, e.g.
@@ -270,16 +335,37 @@ class Storage:
         removed = []
         with self._errors("cleaning up abandoned staging data"):
             for area in self._staging_areas(prefixes):
-                try:
-                    entries = self.fs.ls(area, detail=False, refresh=True)
-                except (FileNotFoundError, PermissionError):
-                    continue
-                for entry in entries:
-                    started = entry.rstrip("/").rsplit("/", 1)[-1].split("-", 1)[0]
-                    if started.isdigit() and time.time() - int(started) > older_than_s:
-                        self.fs.rm(entry, recursive=True)
-                        removed.append(self._url_of(entry.rstrip("/")))
+                for staging_dir, last_sign in sorted(self._writes(area).items()):
+                    if time.time() - last_sign > older_than_s:
+                        self._remove_uncommitted(staging_dir)
+                        for path in (staging_dir, staging_dir + LEASE_SUFFIX):
+                            if self.fs.exists(path):
+                                self.fs.rm(path, recursive=True)
+                        removed.append(self._url_of(staging_dir))
         return removed
+
+    def _writes(self, area: str) -> dict[str, float]:
+        """Each write's staging area in ``area`` and its last sign of life."""
+        try:
+            entries = self.fs.ls(area, detail=False, refresh=True)
+        except (FileNotFoundError, PermissionError):
+            return {}
+        writes = {}
+        for entry in entries:
+            name = entry.rstrip("/").rsplit("/", 1)[-1].removesuffix(LEASE_SUFFIX)
+            started = name.split("-", 1)[0]
+            if started.isdigit():
+                writes[f"{area}/{name}"] = float(started)
+        leases = self._lease_times(area)
+        return {d: leases.get(d + LEASE_SUFFIX, started) for d, started in writes.items()}
+
+    def _committed(self, final: str) -> bool:
+        """Whether the data at ``final`` was committed (on a local disk only a rename puts
+        anything there)."""
+        return True
+
+    def _remove_uncommitted(self, staging_dir: str) -> None:
+        """Remove the data an abandoned write left at its final key (none on a local disk)."""
 
 
 @contextmanager
@@ -301,6 +387,53 @@ def transfer_threads(protocol: str) -> Iterator[None]:
 
     with dask.config.set(num_workers=max(TRANSFER_THREADS, os.cpu_count() or 1)):
         yield
+
+
+class _Lease:
+    """A writer's lease: an object beside its staging area, renewed until the block ends."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, staging_dir: str, key: str) -> None:
+        self.fs, self.path = fs, staging_dir + LEASE_SUFFIX
+        self.payload = json.dumps({"key": key, "host": os.uname().nodename,
+                                   "pid": os.getpid()}).encode()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, daemon=True,
+                                        name="wisehub-storage-lease")
+
+    def _renew(self) -> None:
+        while not self._done.wait(LEASE_RENEW_S):
+            with suppress(Exception):  # the store is away; the write itself will say so
+                self.fs.pipe_file(self.path, self.payload)
+
+    def start(self) -> None:
+        """Take the lease (before anything is written) and renew it from a thread."""
+        self.fs.pipe_file(self.path, self.payload)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop renewing (before the lease is removed, so no renewal brings it back)."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def lease_key(fs: fsspec.AbstractFileSystem, staging_dir: str) -> str | None:
+    """The product key a write's lease names, or None without a readable lease."""
+    try:
+        return json.loads(fs.cat_file(staging_dir + LEASE_SUFFIX))["key"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def _modified(info: dict[str, Any]) -> float:
+    """When an ``ls`` entry was last written, as a unix time (local mtime or S3 LastModified)."""
+    if "mtime" in info:
+        return float(info["mtime"])
+    return info["LastModified"].timestamp()
+
+
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _digest(manifest: list[ManifestLine]) -> str:

@@ -37,6 +37,7 @@ import xarray as xr
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from wisehub.config import get_settings
+from wisehub.storage.mmapread import is_local, memory_mapped
 from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import Storage, StoredObject
 
@@ -143,6 +144,8 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
     with quiet_zarr_v3_warnings():
         layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
         ds = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
+    if is_local(url):
+        ds = memory_mapped(ds, url)  # raw local chunks: no copy
     return load_coords(ds) if small_coords else ds
 
 

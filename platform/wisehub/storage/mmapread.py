@@ -1,0 +1,188 @@
+"""Zero-copy reads of uncompressed Zarr v3 chunks on a local or mounted POSIX filesystem.
+
+The page cache already holds a local store's chunk files; copying them into fresh memory
+(what a zarr read does: ``read()`` into a new buffer, then into the output array) costs
+ten times the arithmetic of a mean on this kind of machine. So for arrays whose chunks
+are stored raw (only the ``bytes`` codec, in this machine's byte order; plain or inside
+``sharding_indexed`` shards), each dask task gets a read-only view of the memory-mapped chunk
+file itself. The dask chunks stay those of :func:`wisehub.storage.zarrio.read_chunks`:
+stored chunks of 16 MiB or more are a task each and reach the kernels as views; smaller
+ones are grouped into tasks of about 16 MiB, assembled from such views in one copy.
+Compressed arrays, other codecs and other filesystems keep zarr's own read path.
+
+>>> import numpy as np, tempfile, xarray as xr
+>>> path = tempfile.mkdtemp() + "/s.zarr"
+>>> data = np.arange(2 * 2048 * 1024, dtype="f4").reshape(2, 2048, 1024)  # 16 MiB
+>>> ds = xr.Dataset({"a": (("f", "y", "x"), data)})
+>>> _ = ds.to_zarr(path, zarr_format=3, encoding={"a": {"compressors": None}})
+>>> mapped = memory_mapped(xr.open_zarr(path), path)
+>>> def copied(block):  # inside a task: is the block its own (fresh) memory?
+...     return np.full((1, 1, 1), block.flags.owndata or block.flags.writeable)
+>>> bool(mapped.a.data.map_blocks(copied, chunks=(1, 1, 1), dtype=bool).any())
+False
+>>> bool(float(mapped.a.mean()) == data.mean())
+True
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+_EMPTY = np.iinfo(np.uint64).max  # a shard index entry of a chunk that was never written
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` is a path on a POSIX filesystem (not an fsspec URL)."""
+    return "://" not in url or url.startswith("file://")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where an array's raw chunks are: chunk shape, and the shard shape when sharded."""
+
+    chunk_shape: tuple[int, ...]
+    shard_shape: tuple[int, ...] | None
+    index_bytes: int
+    index_at_end: bool
+
+
+def _raw_codecs(codecs: list[Any]) -> bool:
+    return (len(codecs) == 1 and type(codecs[0]).__name__ == "BytesCodec"
+            and (codecs[0].endian is None or codecs[0].endian.value == _native()))
+
+
+def _native() -> str:
+    import sys
+
+    return sys.byteorder
+
+
+def _layout(metadata: Any) -> _Layout | None:
+    """The raw layout of a zarr v3 array's metadata, or None if its chunks are encoded."""
+    if getattr(metadata, "zarr_format", None) != 3:
+        return None
+    codecs = list(metadata.codecs)
+    outer = tuple(metadata.chunk_grid.chunk_shape)
+    if _raw_codecs(codecs):
+        return _Layout(outer, None, 0, True)
+    if len(codecs) == 1 and type(codecs[0]).__name__ == "ShardingCodec":
+        shard = codecs[0]
+        if not _raw_codecs(list(shard.codecs)):
+            return None
+        names = [type(c).__name__ for c in shard.index_codecs]
+        if names not in (["BytesCodec"], ["BytesCodec", "Crc32cCodec"]):
+            return None
+        inner = tuple(shard.chunk_shape)
+        count = math.prod(o // i for o, i in zip(outer, inner, strict=True))
+        return _Layout(inner, outer, 16 * count + 4 * (len(names) - 1),
+                       shard.index_location.value == "end")
+    return None
+
+
+class MappedArray:
+    """An array-like over one raw zarr v3 array whose reads are views of mapped files."""
+
+    def __init__(self, path: str, array: Any, layout: _Layout) -> None:
+        self.path = path
+        self.shape = tuple(array.shape)
+        self.dtype = np.dtype(array.dtype).newbyteorder("=")
+        self.ndim = len(self.shape)
+        self.fill_value = array.metadata.fill_value
+        self.encode_key = array.metadata.chunk_key_encoding.encode_chunk_key
+        self.layout = layout
+
+    def _file(self, key: str) -> mmap.mmap | None:
+        """The chunk or shard file mapped read-only; it stays mapped while a view uses it
+        (no cache: a mapping holds a file descriptor, and stores can have many files)."""
+        try:
+            with open(os.path.join(self.path, key), "rb") as f:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (FileNotFoundError, ValueError):  # never written, or empty
+            return None
+
+    def chunk(self, coords: tuple[int, ...]) -> np.ndarray:
+        """Stored chunk ``coords`` (in chunk units) as a read-only view of its mapped file."""
+        layout = self.layout
+        shape = tuple(min(c, s - i * c) for i, c, s in
+                      zip(coords, layout.chunk_shape, self.shape, strict=True))
+        if layout.shard_shape is None:
+            mapped, offset = self._file(self.encode_key(coords)), 0
+        else:
+            per_shard = [s // c for s, c in zip(layout.shard_shape, layout.chunk_shape,
+                                                strict=True)]
+            shard = tuple(i // n for i, n in zip(coords, per_shard, strict=True))
+            inner = tuple(i % n for i, n in zip(coords, per_shard, strict=True))
+            mapped = self._file(self.encode_key(shard))
+            offset = 0
+            if mapped is not None:
+                start = len(mapped) - layout.index_bytes if layout.index_at_end else 0
+                count = math.prod(per_shard)
+                index = np.frombuffer(mapped, "<u8", 2 * count, start).reshape(*per_shard, 2)
+                offset = int(index[inner][0])
+                if offset == _EMPTY:
+                    mapped = None
+        if mapped is None:
+            return np.full(shape, self.fill_value, self.dtype)
+        full = layout.chunk_shape
+        view = np.frombuffer(mapped, self.dtype, math.prod(full), offset).reshape(full)
+        return view[tuple(slice(0, n) for n in shape)]
+
+    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        starts = [k.indices(s)[0] for k, s in zip(key, self.shape, strict=False)]
+        stops = [k.indices(s)[1] for k, s in zip(key, self.shape, strict=False)]
+        chunk = self.layout.chunk_shape
+        first = [a // c for a, c in zip(starts, chunk, strict=True)]
+        last = [max(a, b - 1) // c for a, b, c in zip(starts, stops, chunk, strict=True)]
+        if first == last:  # inside one stored chunk: a view, no copy
+            base = [i * c for i, c in zip(first, chunk, strict=True)]
+            return self.chunk(tuple(first))[tuple(
+                slice(a - b, z - b) for a, z, b in zip(starts, stops, base, strict=True))]
+        out = np.empty([b - a for a, b in zip(starts, stops, strict=True)], self.dtype)
+        for coords in product(*(range(f, t + 1) for f, t in zip(first, last, strict=True))):
+            lo = [max(a, i * c) for a, i, c in zip(starts, coords, chunk, strict=True)]
+            hi = [min(b, (i + 1) * c) for b, i, c in zip(stops, coords, chunk, strict=True)]
+            src = tuple(slice(low - i * c, high - i * c) for low, high, i, c in
+                        zip(lo, hi, coords, chunk, strict=True))
+            dst = tuple(slice(low - a, high - a) for low, high, a in
+                        zip(lo, hi, starts, strict=True))
+            out[dst] = self.chunk(coords)[src]
+        return out
+
+
+def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
+    """``ds`` (opened from the local Zarr at ``path``) with every raw, dask-backed variable
+    read through :class:`MappedArray`, in the same dask chunks; others are left as they are.
+    """
+    import dask.array as da
+    import zarr
+
+    if not is_local(path):
+        return ds
+    root = path.removeprefix("file://")
+    group = zarr.open_group(root, mode="r")
+    replaced = {}
+    for name, variable in ds.data_vars.items():
+        variable = variable.variable
+        if not isinstance(variable.data, da.Array) or name not in group:
+            continue
+        array = group[str(name)]
+        layout = _layout(array.metadata)
+        if layout is None or tuple(array.shape) != variable.shape:
+            continue
+        mapped = MappedArray(os.path.join(root, str(name)), array, layout)
+        if mapped.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
+            continue
+        data = da.from_array(mapped, chunks=variable.data.chunks, asarray=False, lock=False,
+                             name=f"mmap-{variable.data.name}", meta=np.empty((0,) * mapped.ndim,
+                                                                             mapped.dtype))
+        replaced[name] = variable.copy(data=data)
+    return ds.assign(replaced) if replaced else ds
