@@ -61,7 +61,7 @@ def chip_wcs(camera: Camera, chip: Chip, pointing: tuple[float, float]) -> WCS:
     >>> from wisehub.samples.camera import Camera
     >>> cam = Camera.build(1, 64, seed=1)
     >>> w = chip_wcs(cam, cam.chips[0], (150.0, 2.0))
-    >>> [round(v, 3) for v in w.wcs.crval]
+    >>> [round(float(v), 3) for v in w.wcs.crval]
     [150.0, 2.0]
     """
     x0, y0 = camera.chip_origin(chip)
