@@ -44,8 +44,10 @@ $(CHP): $(NPM_PINS) | $(STAMPS)/system
 demo: install
 	$(BIN)/wisehub up
 
+# The test suite, then every docstring example in the library (they write only to temp dirs).
 test: install
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --doctest-modules platform/wisehub
 
 bench: install
 	@set -e; for b in benchmarks/bench_*.py; do \
