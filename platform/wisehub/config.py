@@ -233,5 +233,9 @@ def _describe(err: ValidationError) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once. Call ``get_settings.cache_clear()`` after changes."""
+    """The process-wide settings, read once. Call ``get_settings.cache_clear()`` after changes.
+
+    >>> get_settings() is get_settings()
+    True
+    """
     return load_settings()

@@ -15,6 +15,8 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+__all__ = ["catalog_dir", "demo_users_file", "notebooks_dir", "proxy_version"]
+
 
 def _packaged(package: str, *parts: str) -> Path:
     resource = files(package).joinpath(*parts)
