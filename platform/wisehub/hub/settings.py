@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_settings import NoDecode
 
 from wisehub.errors import SettingsError
 from wisehub.resources import demo_users_file, notebooks_dir
@@ -82,7 +83,7 @@ class HubSettings(BaseModel):
         None, description="user homes (local: <data_dir>/hub/homes; system-users: /home)")
     workspaces_dir: Path | None = Field(
         None, description="shared-group workspaces (default: <data_dir>/groups)")
-    large_profile_groups: list[str] = Field(
+    large_profile_groups: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lab"], description="the groups offered the default 'large' "
         "profile (comma-separated in env); ignored when hub.profiles is given")
     profiles: list[Profile] = Field(
