@@ -15,13 +15,12 @@ import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -30,6 +29,7 @@ from pydantic_settings import SettingsError as SourceError
 from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
 from wisehub.resources import catalog_dir
+from wisehub.settings_types import CommaList
 
 
 def _default_data_dir() -> Path:
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
         pattern=r"^[A-Za-z0-9._@-]+$",
     )
-    groups: Annotated[list[str], NoDecode] = Field(
+    groups: CommaList = Field(
         default_factory=list, description="the user's groups (comma-separated in env)"
     )
     project: str | None = Field(None, description="the user's current project")
@@ -110,13 +110,6 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _YamlSource(settings_cls)
-
-    @field_validator("groups", mode="before")
-    @classmethod
-    def _split_groups(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [g for g in (p.strip() for p in value.split(",")) if g]
-        return value
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:

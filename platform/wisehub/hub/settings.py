@@ -12,22 +12,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import NoDecode
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from wisehub.errors import SettingsError
 from wisehub.resources import demo_users_file, notebooks_dir
+from wisehub.settings_types import CommaList
 
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 """Usernames and group names: lower case, so they are also valid system user and group names."""
@@ -83,7 +75,7 @@ class HubSettings(BaseModel):
         None, description="user homes (local: <data_dir>/hub/homes; system-users: /home)")
     workspaces_dir: Path | None = Field(
         None, description="shared-group workspaces (default: <data_dir>/groups)")
-    large_profile_groups: Annotated[list[str], NoDecode] = Field(
+    large_profile_groups: CommaList = Field(
         default_factory=lambda: ["lab"], description="the groups offered the default 'large' "
         "profile (comma-separated in env); ignored when hub.profiles is given")
     profiles: list[Profile] = Field(
@@ -96,13 +88,6 @@ class HubSettings(BaseModel):
     share_sync_interval: float = Field(
         5.0, gt=0, description="how often group shares are re-expanded to members (s)")
     start_timeout: int = Field(120, ge=10, description="seconds a user server may take to start")
-
-    @field_validator("large_profile_groups", mode="before")
-    @classmethod
-    def _split_groups(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [g for g in (p.strip() for p in value.split(",")) if g]
-        return value
 
     @model_validator(mode="after")
     def _large_groups_are_names(self) -> HubSettings:
