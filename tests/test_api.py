@@ -14,7 +14,9 @@ from types import ModuleType
 import wisehub as wh
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-INTERNAL = {"cli", "errors"}  # the console entry point; SettingsError is public as wh.SettingsError
+# The console entry point, and modules whose public names wh re-exports (wh.SettingsError) or
+# that only the settings use.
+INTERNAL = {"cli", "errors", "settings_types"}
 
 
 def _api_docs() -> ModuleType:
