@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CHP_VERSION := 5.3.0
+# The hub's npm packages (configurable-http-proxy) are pinned once, in this package.json.
+NPM_PINS := platform/wisehub/hub/package.json
 CHP := $(VENV)/npm/node_modules/.bin/configurable-http-proxy
 STAMPS := $(VENV)/.stamps
 EXTRAS := hub,postgres,k8s,test
@@ -34,15 +35,19 @@ $(STAMPS)/python: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	@touch $@
 
-$(CHP): | $(STAMPS)/system
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
-		configurable-http-proxy@$(CHP_VERSION)
+$(CHP): $(NPM_PINS) | $(STAMPS)/system
+	@mkdir -p $(VENV)/npm
+	cp $(NPM_PINS) $(VENV)/npm/package.json
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm
+	@touch $@
 
 demo: install
 	$(BIN)/wisehub up
 
+# The test suite, then every docstring example in the library (they write only to temp dirs).
 test: install
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --doctest-modules platform/wisehub
 
 bench: install
 	@set -e; for b in benchmarks/bench_*.py; do \

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from wisehub.config import Settings, SettingsError, load_settings
+from wisehub.hub.profiles import offered
+from wisehub.resources import catalog_dir, demo_users_file, notebooks_dir
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +97,31 @@ def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
     assert s.s3.secret_key.get_secret_value() == "topsecret-value"
     assert "topsecret-value" not in repr(s) and "topsecret-value" not in str(s.environment())
+
+
+def test_defaults_come_from_package_data_not_the_checkout(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    s = load_settings()
+    assert s.catalog_path == catalog_dir() / "wisehub.yaml"
+    assert s.hub.users_file == demo_users_file()
+    assert s.hub.notebooks == [notebooks_dir() / "tutorials", notebooks_dir() / "examples"]
+    assert all(folder.is_dir() and any(folder.glob("*.ipynb")) for folder in s.hub.notebooks)
+
+
+def test_large_profile_groups_are_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert offered(load_settings().hub.profiles, groups={"astro"})[-1].slug == "medium"
+    monkeypatch.setenv("WISEHUB_HUB__LARGE_PROFILE_GROUPS", "lab, astro")
+    hub = load_settings().hub
+    assert hub.profiles[-1].slug == "large" and hub.profiles[-1].groups == ["lab", "astro"]
+    assert offered(hub.profiles, groups={"astro"})[-1].slug == "large"
+    assert [p.slug for p in offered(hub.profiles, groups={"astro101"})] == ["small", "medium"]
+    monkeypatch.setenv("WISEHUB_HUB__LARGE_PROFILE_GROUPS", "Lab Group")
+    with pytest.raises(SettingsError, match="large_profile_groups.*Lab Group"):
+        load_settings()
+
+
+def test_explicit_profiles_replace_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WISEHUB_HUB__LARGE_PROFILE_GROUPS", "astro")
+    hub = load_settings(hub={"profiles": [{"slug": "one", "display_name": "One"}]}).hub
+    assert [p.slug for p in hub.profiles] == ["one"]

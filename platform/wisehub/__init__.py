@@ -1,8 +1,15 @@
 """wisehub: a JupyterHub-centred science platform library for astronomy and astroparticle data.
 
+``import wisehub as wh`` is light: only the settings load. Every sub-package (``wh.compute``,
+``wh.reduce``, ``wh.viz``, ...) and the helpers bound below (``wh.cluster``, ``wh.targets``)
+import on first use. ``wh.__all__`` and ``dir(wh)`` list them all; ``docs/api.md`` is the
+one-page reference.
+
 >>> import wisehub as wh
 >>> wh.__version__
 '0.1.0'
+>>> "compute" in wh.__all__ and wh.compute.__name__
+'wisehub.compute'
 """
 
 from importlib import import_module
@@ -10,20 +17,26 @@ from typing import Any
 
 from wisehub.catalog import catalog  # a function named like its package: bind it eagerly
 from wisehub.config import Settings, get_settings, load_settings
+from wisehub.errors import SettingsError
 
 __version__ = "0.1.0"
+"""The package version; pyproject.toml reads it from here (the one place it is written)."""
 
-# Sub-packages and helpers resolve on first use, so `import wisehub` stays light.
-# A value "pkg.module:attr" binds a function, a plain "pkg.module" the module itself.
+# Resolved on first use, so `import wisehub` stays light. A value "pkg.module:attr" binds a
+# function, a plain "pkg.module" the module itself.
 _LAZY = {
+    "cluster": "wisehub.compute:cluster",
+    "compute": "wisehub.compute",
+    "dev": "wisehub.dev",
+    "hub": "wisehub.hub",
+    "ingest": "wisehub.ingest",
+    "lineage": "wisehub.lineage",
+    "reduce": "wisehub.reduce",
+    "resources": "wisehub.resources",
     "samples": "wisehub.samples",
     "storage": "wisehub.storage",
-    "viz": "wisehub.viz",
-    "ingest": "wisehub.ingest",
-    "cluster": "wisehub.compute:cluster",
-    "reduce": "wisehub.reduce",
-    "lineage": "wisehub.lineage",
     "targets": "wisehub.lineage.targets",
+    "viz": "wisehub.viz",
 }
 
 
@@ -31,8 +44,35 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module_name, _, attr = _LAZY[name].partition(":")
         module = import_module(module_name)
-        return getattr(module, attr) if attr else module
+        value = getattr(module, attr) if attr else module
+        globals()[name] = value  # bind it, so the next access is a plain attribute lookup
+        return value
     raise AttributeError(f"module 'wisehub' has no attribute {name!r}")
 
 
-__all__ = ["Settings", "catalog", "get_settings", "load_settings"]
+def __dir__() -> list[str]:
+    # The public names and the module's dunders, not the helpers this file imports.
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
+# Every public name, the lazy ones included (tests/test_api.py keeps this list complete).
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "catalog",
+    "cluster",
+    "compute",
+    "config",
+    "dev",
+    "get_settings",
+    "hub",
+    "ingest",
+    "lineage",
+    "load_settings",
+    "reduce",
+    "resources",
+    "samples",
+    "storage",
+    "targets",
+    "viz",
+]

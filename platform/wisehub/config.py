@@ -4,9 +4,9 @@ Precedence, highest first: keyword arguments, ``WISEHUB_*`` environment variable
 file named by ``WISEHUB_CONFIG`` (or passed as ``config_file``), then the embedded defaults,
 which give *local mode* under one data directory.
 
->>> s = Settings(data_dir="/tmp/wh-doc")
+>>> s = Settings(data_dir="wh-doc")
 >>> s.mode, str(s.lineage_db_url)
-('local', 'sqlite:////tmp/wh-doc/lineage.sqlite')
+('local', 'sqlite:///.../wh-doc/lineage.sqlite')
 """
 
 from __future__ import annotations
@@ -15,26 +15,21 @@ import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import ByteSize, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 from pydantic_settings import SettingsError as SourceError
 
+from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-"""The source checkout holding ``catalogs/`` and ``notebooks/`` (editable installs and images)."""
-
-
-class SettingsError(ValueError):
-    """An invalid setting; the message names the setting and what is expected."""
+from wisehub.resources import catalog_dir
+from wisehub.settings_types import CommaList
 
 
 def _default_data_dir() -> Path:
@@ -66,7 +61,7 @@ class S3Settings(BaseSettings):
 class Settings(BaseSettings):
     """Everything the platform needs to know, validated at start.
 
-    >>> Settings(data_dir="/tmp/wh-doc", mode="local").catalog_path.name
+    >>> Settings(data_dir="wh-doc", mode="local").catalog_path.name
     'wisehub.yaml'
     """
 
@@ -80,7 +75,7 @@ class Settings(BaseSettings):
     mode: Literal["local", "cluster"] = Field("local", description="local or cluster")
     data_dir: Path = Field(default_factory=_default_data_dir, description="local data root")
     catalog_url: str | None = Field(
-        None, description="root Intake catalogue (path or URL); default: the repo's catalogs/"
+        None, description="root Intake catalogue (path or URL); default: the packaged catalogs/"
     )
     storage: Literal["local", "s3"] = Field("local", description="where product data lives")
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -98,7 +93,7 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
         pattern=r"^[A-Za-z0-9._@-]+$",
     )
-    groups: Annotated[list[str], NoDecode] = Field(
+    groups: CommaList = Field(
         default_factory=list, description="the user's groups (comma-separated in env)"
     )
     project: str | None = Field(None, description="the user's current project")
@@ -121,13 +116,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _YamlSource(settings_cls)
 
-    @field_validator("groups", mode="before")
-    @classmethod
-    def _split_groups(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [g for g in (p.strip() for p in value.split(",")) if g]
-        return value
-
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().absolute()
@@ -142,9 +130,7 @@ class Settings(BaseSettings):
     @property
     def catalog_path(self) -> Path:
         """The root catalogue file (local path form of ``catalog_url``)."""
-        return (
-            Path(self.catalog_url) if self.catalog_url else REPO_ROOT / "catalogs" / "wisehub.yaml"
-        )
+        return Path(self.catalog_url) if self.catalog_url else catalog_dir() / "wisehub.yaml"
 
     @property
     def samples_dir(self) -> Path:
@@ -154,7 +140,7 @@ class Settings(BaseSettings):
     def ensure_data_dir(self) -> Path:
         """Create the data directory, or fail clearly if it cannot be written.
 
-        >>> Settings(data_dir="/tmp/wh-doc").ensure_data_dir().is_dir()
+        >>> Settings(data_dir="wh-doc").ensure_data_dir().is_dir()
         True
         """
         try:
@@ -172,8 +158,8 @@ class Settings(BaseSettings):
     def environment(self) -> dict[str, str]:
         """These settings as ``WISEHUB_*`` env vars, for user servers and Dask workers.
 
-        >>> Settings(data_dir="/tmp/wh-doc").environment()["WISEHUB_DATA_DIR"]
-        '/tmp/wh-doc'
+        >>> Settings(data_dir="/srv/wh").environment()["WISEHUB_DATA_DIR"]
+        '/srv/wh'
         """
         env = {
             "WISEHUB_MODE": self.mode,
@@ -220,7 +206,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Read and validate the settings; raise :class:`SettingsError` naming any bad one.
 
-    >>> load_settings(data_dir="/tmp/wh-doc").mode
+    >>> load_settings(data_dir="wh-doc").mode
     'local'
     """
     file_values = _read_yaml(Path(config_file)) if config_file else {}
@@ -245,5 +231,9 @@ def _describe(err: ValidationError) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once. Call ``get_settings.cache_clear()`` after changes."""
+    """The process-wide settings, read once. Call ``get_settings.cache_clear()`` after changes.
+
+    >>> get_settings() is get_settings()
+    True
+    """
     return load_settings()

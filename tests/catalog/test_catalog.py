@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import wisehub as wh
 from wisehub.catalog import CatalogError
-from wisehub.config import REPO_ROOT
+from wisehub.resources import catalog_dir
 from wisehub.samples import SampleSet
 
 REQUIRED_METADATA = ("title", "description", "licence", "creator", "instrument", "units")
@@ -77,7 +77,7 @@ print(json.dumps({
 
 def test_plain_intake_reads_the_same_catalogue(sample_set: SampleSet, data_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", PLAIN_INTAKE, str(REPO_ROOT / "catalogs" / "wisehub.yaml")],
+        [sys.executable, "-c", PLAIN_INTAKE, str(catalog_dir() / "wisehub.yaml")],
         capture_output=True,
         text=True,
         check=True,
@@ -111,7 +111,7 @@ def test_missing_and_garbled_catalogues(tmp_path: Path) -> None:
 
 
 def test_entry_without_data_gives_a_clear_error(tmp_path: Path, sample_set: SampleSet) -> None:
-    text = (REPO_ROOT / "catalogs" / "samples.yaml").read_text()
+    text = (catalog_dir() / "samples.yaml").read_text()
     broken = tmp_path / "samples.yaml"
     broken.write_text(text.replace("{env(WISEHUB_DATA_DIR)}", str(tmp_path / "empty")))
     cat = wh.catalog(broken)

@@ -7,7 +7,6 @@ their own users (unique names) so they do not depend on each other.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,6 @@ import pytest
 from wisehub.config import Settings, load_settings
 from wisehub.hub.launcher import RunningHub, start, stop
 from wisehub.samples import SampleSet
-
-# hubtools (helpers shared by the hub test modules) lives next to the tests.
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,13 @@ each test gets its own fresh database in it, and its own SQLite file.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from wisehub.dev.postgres import PostgresServer, postgres_server
 from wisehub.lineage import Context, LineageStore, set_default_store
 from wisehub.lineage.store import close_engine
 from wisehub.storage import Storage
-
-# The toy targets live next to the tests; spawned worker processes import them too.
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")

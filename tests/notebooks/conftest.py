@@ -11,8 +11,9 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from wisehub.resources import notebooks_dir
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = notebooks_dir()  # the packaged notebooks, as users get them
 
 _REPORT = """
 import json as _json

@@ -3,12 +3,11 @@ solutions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
+from wisehub.resources import notebooks_dir
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = notebooks_dir()  # the packaged notebooks, as users get them
 
 ALL = sorted(NOTEBOOKS.glob("*/*.ipynb"))
 TUTORIALS = sorted(NOTEBOOKS.glob("tutorials/*.ipynb"))
@@ -31,3 +30,31 @@ def test_tutorial_follows_the_five_parts(path):
                  "## 4. The code", "## 5. Interpretation and discussion"):
         assert part in text, f"{path.name} lacks the part {part!r}"
     assert "<details>" in text and "Show the solution" in text
+
+
+EMPTY_PARAMETRISED = '''
+import pytest
+from pathlib import Path
+
+@pytest.mark.parametrize("path", sorted(Path("{folder}").glob("*/*.ipynb")))
+def test_notebook(path):
+    assert path.exists()
+'''
+
+
+def test_finding_no_notebooks_fails_instead_of_skipping(tmp_path, pytestconfig):
+    """Under the project's pytest settings, a parametrised notebook test over an empty folder
+    fails the run (empty_parameter_set_mark), so a moved notebooks folder cannot pass silently."""
+    import subprocess
+    import sys
+
+    (tmp_path / "empty").mkdir()
+    test_file = tmp_path / "test_empty.py"
+    test_file.write_text(EMPTY_PARAMETRISED.format(folder=tmp_path / "empty"))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(pytestconfig.rootpath / "pyproject.toml"),
+         "-p", "no:cacheprovider", "-q", str(test_file)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode != 0, run.stdout
+    assert "Empty parameter set" in run.stdout and "skipped" not in run.stdout, run.stdout
+    assert ALL and TUTORIALS, f"no notebooks found under {NOTEBOOKS}"

@@ -3,16 +3,9 @@ own tests in tests/compute."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import dask
 import pytest
 import xarray as xr
-
-# Input builders live next to the tests (the import mode is importlib).
-sys.path.insert(0, str(Path(__file__).parent))
-
 from reduce_inputs import make_stack
 
 

@@ -16,11 +16,12 @@ import pytest
 import wisehub as wh
 import xarray as xr
 from wisehub.catalog.publish import publish
-from wisehub.config import REPO_ROOT, Settings
+from wisehub.config import Settings
 from wisehub.dev.ceph import CephCluster
 from wisehub.ingest import open_fits_stack
 from wisehub.lineage import Context, LineageStore, lineage
 from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
+from wisehub.resources import catalog_dir
 from wisehub.samples import SampleSet
 from wisehub.storage.policy import Membership
 from wisehub.storage.provision import provision
@@ -53,7 +54,7 @@ def test_samples_on_ceph_from_ingest_to_plain_intake(
     # ada finds it in the platform's catalogue, with only her own keys in the environment.
     for name, value in s3_env(ceph.endpoint_url, keys["ada"], bucket).items():
         monkeypatch.setenv(name, value)
-    found = wh.catalog(REPO_ROOT / "catalogs" / "wisehub.yaml").search(instrument="WHCAM")
+    found = wh.catalog(catalog_dir() / "wisehub.yaml").search(instrument="WHCAM")
     assert "whcam.raw.s3" in found
     raw = found["whcam.raw.s3"].read()
     assert raw.sizes["frame"] == len(files)
@@ -85,5 +86,5 @@ def test_samples_on_ceph_from_ingest_to_plain_intake(
             metadata={"product_id": str(reduced.pid), "instrument": "WHCAM", "units": "e-"})
     back = intake.from_yaml_file(str(catalog))["ada.reduced"].read()
     xr.testing.assert_equal(back["data"].compute(), image.compute())
-    plain_raw = intake.from_yaml_file(str(REPO_ROOT / "catalogs" / "ceph.yaml"))
+    plain_raw = intake.from_yaml_file(str(catalog_dir() / "ceph.yaml"))
     assert plain_raw["whcam.raw.s3"].read()["data"].shape == raw["data"].shape

@@ -7,7 +7,7 @@ in cluster mode. Mode-specific parts (network, spawner, homes and volumes) sit b
 >>> from traitlets.config import Config
 >>> from wisehub.config import Settings
 >>> c = Config()
->>> configure(c, Settings(data_dir="/tmp/wh-doc", hub={"demo_password": "demo-1234"}))
+>>> configure(c, Settings(data_dir="wh-doc", hub={"demo_password": "demo-1234"}))
 >>> c.JupyterHub.authenticator_class.__name__, sorted(c.JupyterHub.load_groups)
 ('DemoAuthenticator', ['astro101', 'lab'])
 """
@@ -24,11 +24,12 @@ from wisehub.config import Settings, SettingsError
 from wisehub.hub import profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
+from wisehub.resources import proxy_version
 
 SHARE_SYNC = "wisehub-share-sync"
 CULLER = "idle-culler"
-CHP_VERSION = "5.3.0"
-"""configurable-http-proxy, installed with npm into ``.venv/npm`` (see docs/local-hub.md)."""
+CHP_VERSION = proxy_version()
+"""configurable-http-proxy, installed with npm into ``.venv/npm`` from ``hub/package.json``."""
 
 
 def configure(c: Any, settings: Settings) -> None:

@@ -1,8 +1,7 @@
 """Deterministic synthetic observing data with recorded truth, for demos, tutorials and tests.
 
 >>> from wisehub.samples import make_samples
->>> import tempfile
->>> s = make_samples(tempfile.mkdtemp(), size="tiny", nights=1, chips=1, n_events=500)
+>>> s = make_samples("wh-doc-samples", size="tiny", nights=1, chips=1, n_events=500)
 >>> sorted(s.stores)
 ['galaxies', 'ifu', 'raw', 'showers']
 """

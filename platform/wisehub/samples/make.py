@@ -65,8 +65,7 @@ def make_ccd_fits(
 ) -> list[Path]:
     """Write raw FITS frames for ``nights`` nights of a ``chips``-chip camera; return the paths.
 
-    >>> import tempfile
-    >>> files = make_ccd_fits(tempfile.mkdtemp(), size=48, nights=1, chips=1)
+    >>> files = make_ccd_fits("wh-doc-fits", size=48, nights=1, chips=1)
     >>> len(files) == NightPlan().frames_per_chip
     True
     """

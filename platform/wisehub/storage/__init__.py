@@ -4,9 +4,9 @@ Local directories and S3 (Ceph RGW) behave alike; see :mod:`wisehub.storage.stor
 staged-write protocol and :mod:`wisehub.storage.policy` for how the layout is enforced.
 
 >>> from wisehub.config import Settings
->>> store = get_storage(Settings(data_dir="/tmp/wh-doc"))
->>> store.url("world/x.zarr").endswith("/tmp/wh-doc/products/world/x.zarr")
-True
+>>> store = get_storage(Settings(data_dir="/srv/wh"))
+>>> store.url("world/x.zarr")
+'/srv/wh/products/world/x.zarr'
 """
 
 from wisehub.storage.credentials import CredentialsError, S3Credentials
@@ -17,9 +17,10 @@ from wisehub.storage.errors import (
     StorageQuotaError,
     StorageUnavailableError,
 )
+from wisehub.storage.factory import get_storage
 from wisehub.storage.layout import layout_prefix
 from wisehub.storage.s3 import storage_at
-from wisehub.storage.store import StagedWrite, Storage, StoredObject, get_storage
+from wisehub.storage.store import StagedWrite, Storage, StoredObject
 
 __all__ = [
     "CredentialsError",

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
-from wisehub.config import Settings, get_settings
 from wisehub.storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -74,11 +73,11 @@ class StagedWrite:
         chunk with the fill value first (0.3 s of CPU per 0.5 GB, on the cores RGW needs).
 
         >>> import numpy as np, xarray as xr
-        >>> with Storage.local("/tmp/wh-doc/products").staged("world/z.zarr") as w:
+        >>> with Storage.local("wh-doc/products").staged("world/z.zarr") as w:
         ...     _ = w.to_zarr(xr.Dataset({"a": ("x", np.zeros(3))}))
         >>> xr.open_zarr(w.result.uri).a.size
         3
-        >>> Storage.local("/tmp/wh-doc/products").delete("world/z.zarr")
+        >>> Storage.local("wh-doc/products").delete("world/z.zarr")
         """
         options = {"mode": "w-", "consolidated": True, "write_empty_chunks": True, **kwargs}
         if self.metadata_url is None:
@@ -123,7 +122,7 @@ def staging_base(key: str) -> str:
 class Storage:
     """An fsspec filesystem rooted at the platform's product area.
 
-    >>> s = Storage.local("/tmp/wh-doc/products")
+    >>> s = Storage.local("wh-doc/products")
     >>> with s.staged("world/a.txt") as w:
     ...     s.fs.pipe_file(w.url, b"hello")
     >>> w.result.size
@@ -439,18 +438,3 @@ def _key_digest(key: str) -> str:
 def _digest(manifest: list[ManifestLine]) -> str:
     text = "".join(f"{name}\t{size}\t{md5}\n" for name, size, md5 in manifest)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def get_storage(settings: Settings | None = None) -> Storage:
-    """The platform's product storage from settings (local directory by default).
-
-    >>> from wisehub.config import Settings
-    >>> get_storage(Settings(data_dir="/tmp/wh-doc")).url("world")
-    '/tmp/wh-doc/products/world'
-    """
-    settings = settings or get_settings()
-    if settings.storage == "local":
-        return Storage.local(str(settings.data_dir / "products"))
-    from wisehub.storage.s3 import s3_storage
-
-    return s3_storage(settings)
