@@ -8,15 +8,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-"""Usernames and group names: lower case, so they are also valid system user and group names."""
+from wisehub import names
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 """The checkout's notebooks (tutorials for classes, examples for scientists)."""
@@ -119,11 +117,10 @@ class Directory(BaseModel):
 
     @model_validator(mode="after")
     def _names_are_valid(self) -> Directory:
-        bad = [n for n in [*self.all_users(), *self.groups] if not re.match(NAME, n)]
+        bad = names.invalid(sorted([*self.all_users(), *self.groups]))
         if bad:
-            raise ValueError(
-                f"invalid user or group names {bad}: use lower-case letters, digits, '.', '_', "
-                "'-' (they double as system account names)")
+            raise ValueError(f"invalid user or group names {bad}: use {names.RULE} "
+                             "(they double as system account names)")
         return self
 
     def all_users(self) -> set[str]:
