@@ -55,7 +55,7 @@ class HubSettings(BaseModel):
     Environment variables use the ``WISEHUB_HUB__`` prefix, e.g. ``WISEHUB_HUB__PORT=8000``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     ip: str = Field("127.0.0.1", description="address the public proxy listens on")
     port: int | None = Field(None, ge=1, le=65535, description="public port (default: a free one)")
