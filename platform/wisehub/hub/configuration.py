@@ -4,10 +4,11 @@ The local launcher's ``jupyterhub_config.py`` calls it, and so does z2jh's ``hub
 in cluster mode. Mode-specific parts (network, spawner, homes and volumes) sit behind the small
 ``_network`` and ``_spawner`` seams.
 
+>>> import tempfile
 >>> from traitlets.config import Config
 >>> from wisehub.config import Settings
 >>> c = Config()
->>> configure(c, Settings(data_dir="/tmp/wh-doc", hub={"demo_password": "demo-1234"}))
+>>> configure(c, Settings(data_dir=tempfile.mkdtemp(), hub={"demo_password": "demo-1234"}))
 >>> c.JupyterHub.authenticator_class.__name__, sorted(c.JupyterHub.load_groups)
 ('DemoAuthenticator', ['astro101', 'lab'])
 """
@@ -20,10 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wisehub import names
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
+from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
 
 SHARE_SYNC = "wisehub-share-sync"
 CULLER = "idle-culler"
@@ -37,7 +40,7 @@ def configure(c: Any, settings: Settings) -> None:
     directory = load_directory(hub.users_file)
     if settings.mode == "local":
         _network(c, hub, hub_state_dir(settings))
-    _authenticator(c, hub, directory)
+    _authenticator(c, hub, directory, hub_state_dir(settings))
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, hub, hub_state_dir(settings))
@@ -66,7 +69,7 @@ def find_proxy() -> str:
 
 def _network(c: Any, hub: HubSettings, state: Path) -> None:
     # Every port is chosen free at start, so several hubs (tests, developers) share a machine.
-    state.mkdir(parents=True, exist_ok=True)
+    prepare_state_dir(state)  # refuses to run on a state directory others can read
     c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port or free_port(hub.ip)}/"
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
@@ -77,7 +80,9 @@ def _network(c: Any, hub: HubSettings, state: Path) -> None:
     c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
 
 
-def _authenticator(c: Any, hub: HubSettings, directory: Directory) -> None:
+def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) -> None:
+    # One name rule for API-created users, logins and sign-up (wisehub.names).
+    c.Authenticator.username_pattern = names.PATTERN
     c.Authenticator.admin_users = set(directory.admins)
     c.Authenticator.allowed_users = directory.all_users()
     if hub.authenticator == "demo":
@@ -87,31 +92,25 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory) -> None:
             raise SettingsError(
                 "hub.demo_password (WISEHUB_HUB__DEMO_PASSWORD) is unset; `wisehub up` "
                 "generates one, or set it (8+ characters) for the demo authenticator")
-        password = hub.demo_password.get_secret_value()
         c.JupyterHub.authenticator_class = DemoAuthenticator
-        c.SharedPasswordAuthenticator.user_password = password
-        # Admins need a separate, longer password upstream; derive it so one secret is shown.
-        c.SharedPasswordAuthenticator.admin_password = admin_password(password)
+        c.SharedPasswordAuthenticator.user_password = hub.demo_password.get_secret_value()
+        # Admins have their own random password: knowing the class's must not help guess it.
+        if hub.demo_admin_password is not None:
+            c.SharedPasswordAuthenticator.admin_password = (
+                hub.demo_admin_password.get_secret_value())
         c.JupyterHub.template_vars = {"announcement_login": DEMO_BANNER}
     elif hub.authenticator == "native":
         import nativeauthenticator
 
-        from wisehub.hub.native import NativeAuthenticator
+        from wisehub.hub.native import PENDING_ADMINS, NativeAuthenticator
 
         c.JupyterHub.authenticator_class = NativeAuthenticator
-        # Sign-up is open, but new accounts wait for an admin's approval at /hub/authorize.
+        # Sign-up is open, but every new account (listed or not) waits for an admin's approval
+        # at /hub/authorize; the first admin comes from `wisehub hub add-admin`.
         c.NativeAuthenticator.open_signup = False
         c.NativeAuthenticator.allow_all = True
+        c.NativeAuthenticator.pending_admins_file = str(state / PENDING_ADMINS)
         c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
-
-
-def admin_password(demo_password: str) -> str:
-    """The demo admin password derived from the demo password (upstream wants ≥ 32 chars).
-
-    >>> len(admin_password("wisehub1"))
-    32
-    """
-    return f"{demo_password}-admin-{demo_password}".ljust(32, "!")
 
 
 def _users_and_groups(c: Any, directory: Directory) -> None:
@@ -140,7 +139,7 @@ def _spawner(c: Any, settings: Settings) -> None:
         c.Spawner.group_overrides = provision.kubernetes_group_volumes
         return
     homes = hub.homes_dir or (
-        Path("/home") if hub.spawner == "system-users" else settings.data_dir / "hub" / "homes")
+        Path("/home") if hub.spawner == "system-users" else settings.data_dir / "homes")
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub.start_timeout
@@ -148,6 +147,8 @@ def _spawner(c: Any, settings: Settings) -> None:
     c.Spawner.http_timeout = hub.start_timeout
     c.Spawner.options_form = profiles.options_form(hub.profiles)
     c.Spawner.options_from_form = "simple"
+    # The hub runs under umask 077 (its state is private); servers get the usual one back.
+    c.LocalProcessSpawner.popen_kwargs = {"umask": SERVER_UMASK}
     c.Spawner.apply_user_options = profiles.apply_user_options(hub.profiles)
     c.Spawner.pre_spawn_hook = provision.PreSpawn(
         homes=homes,
