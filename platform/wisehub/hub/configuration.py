@@ -155,6 +155,7 @@ def _spawner(c: Any, settings: Settings) -> None:
         workspaces=hub.workspaces_dir or settings.data_dir / "groups",
         notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
+        accounts=hub_state_dir(settings) / provision.ACCOUNTS,
     )
     if hub.spawner == "system-users":
         if os.geteuid() != 0:

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import stat
 import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,38 +37,6 @@ print(json.dumps({{
 """
 
 
-@pytest.fixture
-def open_root() -> Iterator[Path]:
-    """A world-traversable directory for homes, workspaces and hub state (pytest's are 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="wh-sysusers-", dir="/tmp"))
-    path.chmod(0o755)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def python_for_everyone() -> Iterator[None]:
-    """Let other accounts traverse to this Python (e.g. a pyenv under a 0700 /root).
-
-    System-user mode needs an interpreter every user can run; a real installation puts it
-    under /opt or /usr/local. Here the missing search (x) bits are added, then taken away.
-    """
-    changed = []
-    base = Path(sys.base_prefix).resolve()
-    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
-        mode = folder.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            folder.chmod(mode | stat.S_IXOTH)
-            changed.append((folder, mode))
-    try:
-        yield
-    finally:
-        for folder, mode in changed:
-            folder.chmod(mode)
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="system-user spawning needs root (CI runs as root)")
 @pytest.mark.usefixtures("python_for_everyone")
 def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
@@ -81,7 +44,7 @@ def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
     settings = load_settings(data_dir=open_root / "data", hub={
         "spawner": "system-users", "homes_dir": str(open_root / "homes"),
         "workspaces_dir": str(open_root / "groups"), "notebooks": [],
-        "demo_password": "demo-password-for-tests"})
+        "authenticator": "native"})
     hub = start(settings)
 
     async def scenario() -> tuple[dict, dict]:
