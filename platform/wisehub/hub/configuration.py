@@ -188,6 +188,8 @@ def _environment(c: Any, settings: Settings) -> None:
     # Dask fills {port}; the prefix makes the dashboard reachable through jupyter-server-proxy.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
     c.Spawner.environment = env
-    # Upstream's `server` role, plus what sharing this server from a notebook needs.
+    # Upstream's `server` role plus reading names; no `shares!server`: everyone the server is
+    # shared with can read this token, and must not be able to share the server onward.
+    # Owners share with their own token (hub UI, /hub/token), which has `shares!user`.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
-                                     "shares!server", "read:users:name", "read:groups:name"]
+                                     "read:users:name", "read:groups:name"]
