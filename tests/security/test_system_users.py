@@ -1,4 +1,6 @@
-"""System-user mode: each hub user is an OS account, so homes and group workspaces are private.
+"""System-user mode: each hub user is an OS account, so homes and group workspaces are private,
+and a user removed from a group loses its workspace at once (server stopped, setgid copies and
+detached jobs made while a member give nothing).
 
 Starts: its own hub (LocalProcessSpawner as root) on 127.0.0.1; creates OS accounts and
 ``wh-*`` groups with unique names and deletes them afterwards. Needs root, as the mode does.
@@ -6,18 +8,34 @@ Starts: its own hub (LocalProcessSpawner as root) on 127.0.0.1; creates OS accou
 
 from __future__ import annotations
 
+import asyncio
+import grp
 import json
 import os
+import stat
 import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import pytest
+from attack import as_user
 from hubtools import client, run, unique
 from wisehub.config import load_settings
 from wisehub.hub.launcher import start, stop
 from wisehub.hub.provision import workspace_group
 
 pytestmark = pytest.mark.hub
+
+# Made while a member: a setgid copy of `id` with the workspace's group, and a detached job.
+KEEP_THE_GROUP = """
+import grp, os, shutil, subprocess
+shutil.copy("/usr/bin/id", "gid-keeper")
+os.chown("gid-keeper", -1, grp.getgrnam({os_group!r}).gr_gid)
+os.chmod("gid-keeper", 0o2755)
+job = subprocess.Popen(["sleep", "600"], start_new_session=True)
+print(job.pid)
+"""
 
 PROBE = """
 import json, os
@@ -39,7 +57,7 @@ print(json.dumps({{
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="system-user spawning needs root (CI runs as root)")
 @pytest.mark.usefixtures("python_for_everyone")
-def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
+def test_homes_and_workspaces_are_private_and_leaving_a_group_ends_access(open_root: Path):
     member, outsider, group = unique("su"), unique("su"), unique("sug")
     settings = load_settings(data_dir=open_root / "data", hub={
         "spawner": "system-users", "homes_dir": str(open_root / "homes"),
@@ -47,7 +65,7 @@ def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
         "authenticator": "native"})
     hub = start(settings)
 
-    async def scenario() -> tuple[dict, dict]:
+    async def scenario() -> tuple[dict, dict, int]:
         async with client(hub) as api:
             for name in (member, outsider):
                 await api.create_user(name)
@@ -62,12 +80,21 @@ def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
             outsider_view = json.loads(await api.run_code(outsider, PROBE.format(
                 other_home=str(open_root / "homes" / member),
                 workspace=str(open_root / "groups" / group))))
-            for name in (member, outsider):
-                await api.stop(name)
-            return member_view, outsider_view
+            await api.stop(outsider)
+            # The member prepares to keep the group, then is removed from it.
+            job = int(await api.run_code(member, KEEP_THE_GROUP.format(
+                os_group=workspace_group(group))))
+            await api.api("DELETE", f"/groups/{group}/users", {"users": [member]})
+            await _wait_until_stopped(api, member)
+            return member_view, outsider_view, job
 
     try:
-        member_view, outsider_view = run(scenario())
+        member_view, outsider_view, job = run(scenario())
+        keeper = open_root / "homes" / member / "gid-keeper"
+        keeper_groups = as_user(member, f"{keeper} -G").stdout.split()
+        after = as_user(member, f"ls {open_root / 'groups' / group}")
+        gid = grp.getgrnam(workspace_group(group)).gr_gid
+        os_members = grp.getgrnam(workspace_group(group)).gr_mem
     finally:
         stop(hub)
         for name in (member, outsider):
@@ -79,3 +106,19 @@ def test_homes_and_workspaces_are_private_between_system_users(open_root: Path):
     assert member_view["list_workspace"] == "allowed"
     assert member_view["read_home"] == "denied"
     assert (open_root / "groups" / group / "plan.txt").read_text() == "ours"
+    # Leaving the group: server stopped (waited for above), detached job killed, the setgid
+    # copy gives nothing, no OS membership, the workspace is closed.
+    assert not psutil.pid_exists(job) or psutil.Process(job).status() == psutil.STATUS_ZOMBIE
+    assert not keeper.stat().st_mode & stat.S_ISGID
+    assert str(gid) not in keeper_groups
+    assert after.returncode != 0 and "Permission denied" in after.stderr
+    assert member not in os_members
+
+
+async def _wait_until_stopped(api, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (await api.api("GET", f"/users/{name}"))["servers"]:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{name}'s server still runs {timeout} s after leaving the group")

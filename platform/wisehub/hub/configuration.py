@@ -23,13 +23,14 @@ from typing import Any
 
 from wisehub import names
 from wisehub.config import Settings, SettingsError
-from wisehub.hub import profiles, provision, sharesync
+from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
 
 SHARE_SYNC = "wisehub-share-sync"
 CULLER = "idle-culler"
+GROUP_GUARD = "wisehub-group-guard"
 CHP_VERSION = "5.3.0"
 """configurable-http-proxy, installed with npm into ``.venv/npm`` (see docs/local-hub.md)."""
 
@@ -43,13 +44,18 @@ def configure(c: Any, settings: Settings) -> None:
     _authenticator(c, hub, directory, hub_state_dir(settings))
     _users_and_groups(c, directory)
     _spawner(c, settings)
-    _services(c, hub, hub_state_dir(settings))
+    _services(c, settings)
     _environment(c, settings)
 
 
 def hub_state_dir(settings: Settings) -> Path:
     """Where a local hub keeps its database, cookie secret and launcher files."""
     return settings.data_dir / "hub"
+
+
+def workspaces_dir(settings: Settings) -> Path:
+    """Where the group workspaces live (local modes)."""
+    return settings.hub.workspaces_dir or settings.data_dir / "groups"
 
 
 def find_proxy() -> str:
@@ -128,6 +134,9 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
                     "read:groups:shares", "access:servers"]},
         {"name": CULLER, "services": [CULLER],
          "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+        {"name": GROUP_GUARD, "services": [GROUP_GUARD],
+         "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
+                    "delete:servers"]},
     ]
 
 
@@ -152,7 +161,7 @@ def _spawner(c: Any, settings: Settings) -> None:
     c.Spawner.apply_user_options = profiles.apply_user_options(hub.profiles)
     c.Spawner.pre_spawn_hook = provision.PreSpawn(
         homes=homes,
-        workspaces=hub.workspaces_dir or settings.data_dir / "groups",
+        workspaces=workspaces_dir(settings),
         notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
         accounts=hub_state_dir(settings) / provision.ACCOUNTS,
@@ -169,7 +178,8 @@ def _spawner(c: Any, settings: Settings) -> None:
             c.Spawner.args = ["--allow-root"]
 
 
-def _services(c: Any, hub: HubSettings, state: Path) -> None:
+def _services(c: Any, settings: Settings) -> None:
+    hub, state = settings.hub, hub_state_dir(settings)
     c.JupyterHub.services = [
         {"name": CULLER, "command": [
             sys.executable, "-m", "jupyterhub_idle_culler",
@@ -180,6 +190,12 @@ def _services(c: Any, hub: HubSettings, state: Path) -> None:
             sys.executable, str(Path(sharesync.__file__)),
             f"--interval={hub.share_sync_interval}", f"--state={state / 'share-sync.json'}"]},
     ]
+    if hub.spawner == "system-users":  # leaving a group ends access to its workspace
+        c.JupyterHub.services.append({"name": GROUP_GUARD, "command": [
+            sys.executable, str(Path(groupguard.__file__)),
+            f"--interval={hub.share_sync_interval}",
+            f"--accounts={state / provision.ACCOUNTS}",
+            f"--workspaces={workspaces_dir(settings)}"]})
 
 
 def _environment(c: Any, settings: Settings) -> None:
