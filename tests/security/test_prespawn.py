@@ -12,6 +12,7 @@ import grp
 import os
 import pwd
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,14 +29,31 @@ def spawner_for(name: str, groups: list[str]) -> SimpleNamespace:
     return SimpleNamespace(user=user, port=None, default_url="/lab")
 
 
+@pytest.fixture(autouse=True)
+def hub_umask() -> Iterator[None]:
+    """The hook runs in the hub, under its umask 077."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def make_hook(root: Path) -> PreSpawn:
     tutorials = root / "notebooks" / "tutorials"
     tutorials.mkdir(parents=True)
     (tutorials / "01-start.ipynb").write_text('{"cells": []}')
+    readable(root / "notebooks")
     state = root / "state"
     state.mkdir(mode=0o700)
     return PreSpawn(homes=root / "homes", workspaces=root / "groups", notebooks=[tutorials],
                     system_users=True, accounts=state / ACCOUNTS)
+
+
+def readable(folder: Path) -> None:
+    """Let every account read ``folder`` (notebooks are package data, readable by all)."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def protected_tree(root: Path, name: str) -> Path:
@@ -73,6 +91,7 @@ def test_links_planted_in_the_home_are_not_followed(open_root: Path, planted: st
     assert planted_ok.returncode == 0, planted_ok.stderr
     (open_root / "notebooks" / "examples").mkdir()
     (open_root / "notebooks" / "examples" / "demo.ipynb").write_text("{}")
+    readable(open_root / "notebooks")
     again = make_hook_again(hook, open_root)
     again(spawner_for(name, []))  # respawn, now out of the group (stale links are pruned)
 

@@ -108,9 +108,21 @@ def valid_groups(groups: Iterable[str]) -> list[str]:
     return valid
 
 
+def ensure_traversable(path: Path) -> None:
+    """Create ``path`` (and parents) mode ``0755`` if missing, whatever the umask.
+
+    The hub runs under umask ``077``; the roots of homes and workspaces must still let
+    every account reach its own home and the workspaces of its groups.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in missing:
+        folder.chmod(0o755)
+
+
 def ensure_workspace(path: Path, gid: int) -> None:
     """Create a group workspace owned by ``root:gid`` with mode ``2770``, never via a link."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_traversable(path.parent)
     if not os.path.lexists(path):
         path.mkdir()
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -168,7 +180,7 @@ def ensure_system_user(name: str, homes: Path, groups: Iterable[str], record: Pa
         except KeyError:
             _run(["groupadd", group])
     if entry is None:
-        homes.mkdir(parents=True, exist_ok=True)
+        ensure_traversable(homes)
         _run(["useradd", "--create-home", "--home-dir", str(homes / name),
               "--shell", "/bin/bash", "--user-group", name])
         entry = pwd.getpwnam(name)
