@@ -91,6 +91,7 @@ def test_homes_and_workspaces_are_private_and_leaving_a_group_ends_access(open_r
     try:
         member_view, outsider_view, job = run(scenario())
         keeper = open_root / "homes" / member / "gid-keeper"
+        keeper_mode = keeper.stat().st_mode
         keeper_groups = as_user(member, f"{keeper} -G").stdout.split()
         after = as_user(member, f"ls {open_root / 'groups' / group}")
         gid = grp.getgrnam(workspace_group(group)).gr_gid
@@ -109,7 +110,7 @@ def test_homes_and_workspaces_are_private_and_leaving_a_group_ends_access(open_r
     # Leaving the group: server stopped (waited for above), detached job killed, the setgid
     # copy gives nothing, no OS membership, the workspace is closed.
     assert not psutil.pid_exists(job) or psutil.Process(job).status() == psutil.STATUS_ZOMBIE
-    assert not keeper.stat().st_mode & stat.S_ISGID
+    assert not keeper_mode & stat.S_ISGID
     assert str(gid) not in keeper_groups
     assert after.returncode != 0 and "Permission denied" in after.stderr
     assert member not in os_members
