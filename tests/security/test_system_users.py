@@ -86,6 +86,7 @@ def test_homes_and_workspaces_are_private_and_leaving_a_group_ends_access(open_r
                 os_group=workspace_group(group))))
             await api.api("DELETE", f"/groups/{group}/users", {"users": [member]})
             await _wait_until_stopped(api, member)
+            await _wait_until_out_of(workspace_group(group), member)
             return member_view, outsider_view, job
 
     try:
@@ -114,6 +115,15 @@ def test_homes_and_workspaces_are_private_and_leaving_a_group_ends_access(open_r
     assert str(gid) not in keeper_groups
     assert after.returncode != 0 and "Permission denied" in after.stderr
     assert member not in os_members
+
+
+async def _wait_until_out_of(os_group: str, name: str, timeout: float = 60) -> None:
+    """The guard removes the OS membership last, after its other steps."""
+    deadline = time.monotonic() + timeout
+    while name in grp.getgrnam(os_group).gr_mem:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} is still in {os_group} {timeout} s after leaving")
+        await asyncio.sleep(0.5)
 
 
 async def _wait_until_stopped(api, name: str, timeout: float = 60) -> None:
