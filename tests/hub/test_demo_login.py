@@ -7,20 +7,11 @@ the users' (``f"{pw}-admin-{pw}"`` padded to 32), so every pupil knew the teache
 from __future__ import annotations
 
 import pytest
-from hubtools import run
+from hubtools import can_log_in, run
 from traitlets.config import Config
 from wisehub.config import Settings, SettingsError, load_settings
 from wisehub.hub import configure
-from wisehub.hub.client import HubError, logged_in
 from wisehub.hub.launcher import RunningHub, generate_demo_passwords
-
-
-async def can_log_in(url: str, user: str, password: str) -> bool:
-    try:
-        async with logged_in(url, user, password):
-            return True
-    except HubError:
-        return False
 
 
 @pytest.mark.hub

@@ -23,11 +23,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from attack import as_user, needs_root, unique_name
-from hubtools import run
+from hubtools import can_log_in, run
 from typer.testing import CliRunner
 from wisehub.cli import app
 from wisehub.config import load_settings
-from wisehub.hub.client import HubClient, HubError, logged_in
+from wisehub.hub.client import HubClient, logged_in
 from wisehub.hub.launcher import RunningHub, start, stop
 from wisehub.hub.state import StateDirError
 
@@ -71,14 +71,6 @@ async def sign_up(url: str, user: str, password: str) -> str:
         async with browser.post(f"{url}hub/signup", data=form) as reply:
             reply.raise_for_status()
             return await reply.text()
-
-
-async def can_log_in(url: str, user: str, password: str) -> bool:
-    try:
-        async with logged_in(url, user, password):
-            return True
-    except HubError:
-        return False
 
 
 def test_listed_names_are_invited_not_approved(native_hub: RunningHub):

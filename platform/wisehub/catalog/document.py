@@ -137,18 +137,24 @@ def _check_templates(value: Any, source: str) -> None:
 
 def _data(name: Any, item: Any, source: str) -> Data:
     where = f"catalogue {source}, data {name!r}"
-    if not isinstance(item, dict):
-        raise CatalogError(f"{where}: must be a mapping with `datatype` and `kwargs`")
-    datatype = item.get("datatype")
-    if datatype not in DATATYPES:
-        raise CatalogError(f"{where}: datatype {datatype!r} is not allowed; wisehub reads "
-                           f"{sorted(DATATYPES)}")
+    datatype = _allowed_class(item, "datatype", DATATYPES, where)
     kwargs = _kwargs(item, where, DATATYPES[datatype])
     if not isinstance(kwargs.get("url"), str):
         raise CatalogError(f"{where}: needs a `url` string")
     if not isinstance(kwargs.get("storage_options", {}), dict):
         raise CatalogError(f"{where}: `storage_options` must be a mapping")
     return Data(datatype, kwargs)
+
+
+def _allowed_class(item: Any, key: str, allowed: Mapping[str, Any], where: str) -> str:
+    """The class ``item[key]`` names, if it is one of ``allowed``."""
+    if not isinstance(item, dict):
+        raise CatalogError(f"{where}: must be a mapping with `{key}` and `kwargs`")
+    name = item.get(key)
+    if name not in allowed:
+        raise CatalogError(f"{where}: {key} {name!r} is not allowed; wisehub accepts "
+                           f"{sorted(allowed)}")
+    return name
 
 
 def _kwargs(item: Mapping[str, Any], where: str, allowed: set[str]) -> dict[str, Any]:
@@ -164,12 +170,7 @@ def _kwargs(item: Mapping[str, Any], where: str, allowed: set[str]) -> dict[str,
 
 def _entry(name: str, entry: Any, data: dict[Any, Data], source: str) -> Described:
     where = f"catalogue {source}, entry {name!r}"
-    if not isinstance(entry, dict):
-        raise CatalogError(f"{where}: must be a mapping with `reader` and `kwargs`")
-    reader = entry.get("reader")
-    if reader not in READERS:
-        raise CatalogError(f"{where}: reader {reader!r} is not allowed; wisehub reads "
-                           f"with {sorted(READERS)}")
+    reader = _allowed_class(entry, "reader", READERS, where)
     datatype, allowed = READERS[reader]
     kwargs = _kwargs(entry, where, allowed)
     if reader == XARRAY_READER and kwargs.get("engine") != "zarr":

@@ -269,8 +269,8 @@ def template_env(settings: Settings) -> dict[str, str]:
     settings (``WISEHUB_DATA_DIR``; for S3 the endpoint, bucket and the user's own keys, under
     the names plain intake users set themselves).
 
-    >>> template_env(Settings(data_dir="/tmp/wh-doc"))["WISEHUB_DATA_DIR"]  # doctest: +SKIP
-    '/tmp/wh-doc'
+    >>> "WISEHUB_DATA_DIR" in template_env(Settings(data_dir="/tmp/wh-doc"))
+    True
     """
     derived = {"WISEHUB_DATA_DIR": str(settings.data_dir)}
     if settings.s3.endpoint_url:
