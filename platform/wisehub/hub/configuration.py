@@ -89,7 +89,6 @@ def _network(c: Any, hub: HubSettings, state: Path) -> None:
 def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) -> None:
     # One name rule for API-created users, logins and sign-up (wisehub.names).
     c.Authenticator.username_pattern = names.PATTERN
-    c.Authenticator.admin_users = set(directory.admins)
     c.Authenticator.allowed_users = directory.all_users()
     if hub.authenticator == "demo":
         from wisehub.hub.auth import DEMO_BANNER, DemoAuthenticator
@@ -99,6 +98,7 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) 
                 "hub.demo_password (WISEHUB_HUB__DEMO_PASSWORD) is unset; `wisehub up` "
                 "generates one, or set it (8+ characters) for the demo authenticator")
         c.JupyterHub.authenticator_class = DemoAuthenticator
+        c.Authenticator.admin_users = set(directory.admins)
         c.SharedPasswordAuthenticator.user_password = hub.demo_password.get_secret_value()
         # Admins have their own random password: knowing the class's must not help guess it.
         if hub.demo_admin_password is not None:
@@ -112,7 +112,8 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) 
 
         c.JupyterHub.authenticator_class = NativeAuthenticator
         # Sign-up is open, but every new account (listed or not) waits for an admin's approval
-        # at /hub/authorize; the first admin comes from `wisehub hub add-admin`.
+        # at /hub/authorize. Admins come from `wisehub hub add-admin` and the admin panel,
+        # never from the users file: approving a sign-up must not make an admin unawares.
         c.NativeAuthenticator.open_signup = False
         c.NativeAuthenticator.allow_all = True
         c.NativeAuthenticator.pending_admins_file = str(state / PENDING_ADMINS)
@@ -134,9 +135,6 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
                     "read:groups:shares", "access:servers"]},
         {"name": CULLER, "services": [CULLER],
          "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
-        {"name": GROUP_GUARD, "services": [GROUP_GUARD],
-         "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
-                    "delete:servers"]},
     ]
 
 
@@ -196,6 +194,10 @@ def _services(c: Any, settings: Settings) -> None:
             f"--interval={hub.share_sync_interval}",
             f"--accounts={state / provision.ACCOUNTS}",
             f"--workspaces={workspaces_dir(settings)}"]})
+        c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, {
+            "name": GROUP_GUARD, "services": [GROUP_GUARD],
+            "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
+                       "delete:servers"]}]
 
 
 def _environment(c: Any, settings: Settings) -> None:
