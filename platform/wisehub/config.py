@@ -39,7 +39,7 @@ def _default_data_dir() -> Path:
 class S3Settings(BaseSettings):
     """Where S3 (Ceph RGW) lives and how to authenticate. Secrets never appear in reprs."""
 
-    model_config = SettingsConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(extra="forbid", hide_input_in_errors=True)
 
     endpoint_url: str | None = Field(None, description="S3 endpoint, e.g. http://127.0.0.1:7480")
     access_key: SecretStr | None = None
@@ -70,6 +70,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         validate_default=True,
+        hide_input_in_errors=True,  # a model-level error would otherwise print every secret
     )
 
     mode: Literal["local", "cluster"] = Field("local", description="local or cluster")
@@ -194,10 +195,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError as err:
         raise SettingsError(f"config file (WISEHUB_CONFIG): {path} does not exist") from err
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise SettingsError(
-            f"config file (WISEHUB_CONFIG): {path} is not valid YAML: {err}"
-        ) from err
+            f"config file (WISEHUB_CONFIG): {path} is not valid YAML: {yaml_problem(err)}"
+        ) from None
     if not isinstance(data, dict):
         raise SettingsError(f"config file (WISEHUB_CONFIG): {path} must hold a mapping of settings")
     return data
@@ -218,15 +219,58 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         raise SettingsError(f"invalid setting: {err}") from None
 
 
+def yaml_problem(err: Exception) -> str:
+    """What is wrong in a YAML text and where, without quoting the text (it may hold secrets).
+
+    >>> try:
+    ...     yaml.safe_load("a: 1\\n\\tsecret_key: hunter2\\n")
+    ... except yaml.YAMLError as err:
+    ...     print(yaml_problem(err))
+    found character '\\t' that cannot start any token (line 2, column 1)
+    """
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {err.start})"
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or getattr(err, "context", None) or "unreadable"
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def _describe(err: ValidationError) -> str:
     lines = []
     for problem in err.errors():
-        name = ".".join(str(p) for p in problem["loc"]) or "settings"
-        env = "WISEHUB_" + "__".join(str(p) for p in problem["loc"]).upper()
+        loc = problem["loc"]
+        name = ".".join(str(p) for p in loc) or "settings"
+        env = "WISEHUB_" + "__".join(str(p) for p in loc).upper()
         given = problem.get("input")
-        shown = "" if "secret" in name or "key" in name else f" (got {given!r})"
+        shown = f" (got {given!r})" if _may_show(loc, given) else ""
         lines.append(f"invalid setting {name} ({env}){shown}: {problem['msg']}")
     return "\n".join(lines)
+
+
+def _may_show(loc: tuple[int | str, ...], given: Any) -> bool:
+    """Whether a bad input may be quoted: only a scalar given for a known, non-secret field.
+
+    Whole sections (model-level errors), unknown keys (a misspelt ``demo_pasword``) and
+    anything typed ``SecretStr`` are never quoted, whatever they are called.
+    """
+    if isinstance(given, dict | list | tuple | set) or not loc:
+        return False
+    model: Any = Settings
+    annotation: Any = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or not isinstance(part, str) or part not in fields:
+            return False
+        annotation = fields[part].annotation
+        model = annotation
+    return SecretStr not in _types_in(annotation)
+
+
+def _types_in(annotation: Any) -> set[Any]:
+    """Every type an annotation names (``SecretStr | None`` gives both)."""
+    args = getattr(annotation, "__args__", ())
+    return {annotation}.union(*(_types_in(a) for a in args))
 
 
 @lru_cache(maxsize=1)

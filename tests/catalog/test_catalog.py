@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -117,19 +116,3 @@ def test_entry_without_data_gives_a_clear_error(tmp_path: Path, sample_set: Samp
     cat = wh.catalog(broken)
     with pytest.raises(CatalogError, match=r"entry 'whcam.raw'.*could not be read.*samples make"):
         cat["whcam.raw"].read()
-
-
-def test_s3_templates_get_the_users_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path
-                                             ) -> None:
-    for name in ("S3_ENDPOINT_URL", "WISEHUB_S3_BUCKET", "AWS_ACCESS_KEY_ID",
-                 "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    settings = wh.Settings(data_dir=data_dir, s3={"endpoint_url": "http://127.0.0.1:1",
-                                                  "access_key": "AKUSER",
-                                                  "secret_key": "sk-user", "bucket": "lab"})
-    wh.catalog(settings=settings)
-
-    assert os.environ["S3_ENDPOINT_URL"] == "http://127.0.0.1:1"
-    assert os.environ["WISEHUB_S3_BUCKET"] == "lab"
-    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKUSER"
-    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "sk-user"

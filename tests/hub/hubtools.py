@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wisehub.config import Settings
-from wisehub.hub.client import HubClient
+from wisehub.hub.client import HubClient, HubError, logged_in
 from wisehub.hub.launcher import RunningHub
 
 T = TypeVar("T")
@@ -23,6 +23,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 def client(hub: RunningHub) -> HubClient:
     """An admin client for ``hub`` (use with ``async with``)."""
     return HubClient(hub.url, hub.token)
+
+
+async def can_log_in(url: str, user: str, password: str) -> bool:
+    """Whether ``user`` gets in through the hub's login form with ``password``."""
+    try:
+        async with logged_in(url, user, password):
+            return True
+    except HubError:
+        return False
 
 
 def unique(prefix: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from traitlets.config import Config
 from wisehub.config import SettingsError, load_settings
 from wisehub.hub import configure
 from wisehub.hub.auth import DemoAuthenticator
+from wisehub.hub.configuration import GROUP_GUARD
 from wisehub.hub.ports import Ports
 from wisehub.hub.profiles import choose, offered
 from wisehub.hub.provision import kubernetes_group_volumes
@@ -55,6 +57,8 @@ def test_native_authenticator_needs_admin_approval(tmp_path: Path):
     configure(c, load_settings(data_dir=tmp_path, hub={"authenticator": "native"}))
     assert issubclass(c.JupyterHub.authenticator_class, UpstreamNativeAuthenticator)
     assert c.NativeAuthenticator.open_signup is False
+    assert "admin_users" not in c.Authenticator  # the users file's admins are not admins here
+    assert "shares!server" not in c.Spawner.server_token_scopes
     assert Path(c.JupyterHub.template_paths[0], "signup.html").is_file()
 
 
@@ -118,3 +122,16 @@ def test_ports_are_never_handed_out_twice_while_remembered():
     ports = Ports(memory=300)
     taken = [ports.take() for _ in range(300)]
     assert len(set(taken)) == 300
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="system-users mode needs root")
+def test_group_guard_runs_with_system_users_only(tmp_path: Path):
+    services = {}
+    for spawner in ("local", "system-users"):
+        c = Config()
+        configure(c, load_settings(data_dir=tmp_path / spawner, hub={
+            "spawner": spawner, "authenticator": "native"}))
+        services[spawner] = {s["name"] for s in c.JupyterHub.services}
+        roles = {r["name"] for r in c.JupyterHub.load_roles}
+        assert (GROUP_GUARD in roles) == (spawner == "system-users")
+    assert GROUP_GUARD in services["system-users"] and GROUP_GUARD not in services["local"]

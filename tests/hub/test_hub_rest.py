@@ -66,7 +66,7 @@ def test_rest_user_group_spawn_and_dask_in_kernel(hub: RunningHub, hub_settings:
 def test_tutorials_are_copied_and_open_on_first_login_only(hub: RunningHub,
                                                            hub_settings: Settings):
     user = unique("pupil")
-    home = hub_settings.data_dir / "hub" / "homes" / user
+    home = hub_settings.data_dir / "homes" / user
 
     def landing() -> str:
         reply = requests.get(f"{hub.url}user/{user}/", allow_redirects=False, timeout=30,
@@ -96,7 +96,7 @@ def test_group_workspace_member_writes_other_member_reads_outsider_has_none(
         hub: RunningHub, hub_settings: Settings):
     group = unique("team")
     writer, reader, outsider = unique("w"), unique("r"), unique("o")
-    homes = hub_settings.data_dir / "hub" / "homes"
+    homes = hub_settings.data_dir / "homes"
 
     async def scenario() -> str:
         async with client(hub) as api:

@@ -4,10 +4,11 @@ The local launcher's ``jupyterhub_config.py`` calls it, and so does z2jh's ``hub
 in cluster mode. Mode-specific parts (network, spawner, homes and volumes) sit behind the small
 ``_network`` and ``_spawner`` seams.
 
+>>> import tempfile
 >>> from traitlets.config import Config
 >>> from wisehub.config import Settings
 >>> c = Config()
->>> configure(c, Settings(data_dir="wh-doc", hub={"demo_password": "demo-1234"}))
+>>> configure(c, Settings(data_dir=tempfile.mkdtemp(), hub={"demo_password": "demo-1234"}))
 >>> c.JupyterHub.authenticator_class.__name__, sorted(c.JupyterHub.load_groups)
 ('DemoAuthenticator', ['astro101', 'lab'])
 """
@@ -20,14 +21,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wisehub import names
 from wisehub.config import Settings, SettingsError
-from wisehub.hub import profiles, provision, sharesync
+from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
+from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
 from wisehub.resources import proxy_version
 
 SHARE_SYNC = "wisehub-share-sync"
 CULLER = "idle-culler"
+GROUP_GUARD = "wisehub-group-guard"
 CHP_VERSION = proxy_version()
 """configurable-http-proxy, installed with npm into ``.venv/npm`` from ``hub/package.json``."""
 
@@ -38,16 +42,21 @@ def configure(c: Any, settings: Settings) -> None:
     directory = load_directory(hub.users_file)
     if settings.mode == "local":
         _network(c, hub, hub_state_dir(settings))
-    _authenticator(c, hub, directory)
+    _authenticator(c, hub, directory, hub_state_dir(settings))
     _users_and_groups(c, directory)
     _spawner(c, settings)
-    _services(c, hub, hub_state_dir(settings))
+    _services(c, settings)
     _environment(c, settings)
 
 
 def hub_state_dir(settings: Settings) -> Path:
     """Where a local hub keeps its database, cookie secret and launcher files."""
     return settings.data_dir / "hub"
+
+
+def workspaces_dir(settings: Settings) -> Path:
+    """Where the group workspaces live (local modes)."""
+    return settings.hub.workspaces_dir or settings.data_dir / "groups"
 
 
 def find_proxy() -> str:
@@ -67,7 +76,7 @@ def find_proxy() -> str:
 
 def _network(c: Any, hub: HubSettings, state: Path) -> None:
     # Every port is chosen free at start, so several hubs (tests, developers) share a machine.
-    state.mkdir(parents=True, exist_ok=True)
+    prepare_state_dir(state)  # refuses to run on a state directory others can read
     c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port or free_port(hub.ip)}/"
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
@@ -78,8 +87,9 @@ def _network(c: Any, hub: HubSettings, state: Path) -> None:
     c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
 
 
-def _authenticator(c: Any, hub: HubSettings, directory: Directory) -> None:
-    c.Authenticator.admin_users = set(directory.admins)
+def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) -> None:
+    # One name rule for API-created users, logins and sign-up (wisehub.names).
+    c.Authenticator.username_pattern = names.PATTERN
     c.Authenticator.allowed_users = directory.all_users()
     if hub.authenticator == "demo":
         from wisehub.hub.auth import DEMO_BANNER, DemoAuthenticator
@@ -88,31 +98,27 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory) -> None:
             raise SettingsError(
                 "hub.demo_password (WISEHUB_HUB__DEMO_PASSWORD) is unset; `wisehub up` "
                 "generates one, or set it (8+ characters) for the demo authenticator")
-        password = hub.demo_password.get_secret_value()
         c.JupyterHub.authenticator_class = DemoAuthenticator
-        c.SharedPasswordAuthenticator.user_password = password
-        # Admins need a separate, longer password upstream; derive it so one secret is shown.
-        c.SharedPasswordAuthenticator.admin_password = admin_password(password)
+        c.Authenticator.admin_users = set(directory.admins)
+        c.SharedPasswordAuthenticator.user_password = hub.demo_password.get_secret_value()
+        # Admins have their own random password: knowing the class's must not help guess it.
+        if hub.demo_admin_password is not None:
+            c.SharedPasswordAuthenticator.admin_password = (
+                hub.demo_admin_password.get_secret_value())
         c.JupyterHub.template_vars = {"announcement_login": DEMO_BANNER}
     elif hub.authenticator == "native":
         import nativeauthenticator
 
-        from wisehub.hub.native import NativeAuthenticator
+        from wisehub.hub.native import PENDING_ADMINS, NativeAuthenticator
 
         c.JupyterHub.authenticator_class = NativeAuthenticator
-        # Sign-up is open, but new accounts wait for an admin's approval at /hub/authorize.
+        # Sign-up is open, but every new account (listed or not) waits for an admin's approval
+        # at /hub/authorize. Admins come from `wisehub hub add-admin` and the admin panel,
+        # never from the users file: approving a sign-up must not make an admin unawares.
         c.NativeAuthenticator.open_signup = False
         c.NativeAuthenticator.allow_all = True
+        c.NativeAuthenticator.pending_admins_file = str(state / PENDING_ADMINS)
         c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
-
-
-def admin_password(demo_password: str) -> str:
-    """The demo admin password derived from the demo password (upstream wants ≥ 32 chars).
-
-    >>> len(admin_password("wisehub1"))
-    32
-    """
-    return f"{demo_password}-admin-{demo_password}".ljust(32, "!")
 
 
 def _users_and_groups(c: Any, directory: Directory) -> None:
@@ -141,7 +147,7 @@ def _spawner(c: Any, settings: Settings) -> None:
         c.Spawner.group_overrides = provision.kubernetes_group_volumes
         return
     homes = hub.homes_dir or (
-        Path("/home") if hub.spawner == "system-users" else settings.data_dir / "hub" / "homes")
+        Path("/home") if hub.spawner == "system-users" else settings.data_dir / "homes")
     c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub.start_timeout
@@ -149,12 +155,15 @@ def _spawner(c: Any, settings: Settings) -> None:
     c.Spawner.http_timeout = hub.start_timeout
     c.Spawner.options_form = profiles.options_form(hub.profiles)
     c.Spawner.options_from_form = "simple"
+    # The hub runs under umask 077 (its state is private); servers get the usual one back.
+    c.LocalProcessSpawner.popen_kwargs = {"umask": SERVER_UMASK}
     c.Spawner.apply_user_options = profiles.apply_user_options(hub.profiles)
     c.Spawner.pre_spawn_hook = provision.PreSpawn(
         homes=homes,
-        workspaces=hub.workspaces_dir or settings.data_dir / "groups",
+        workspaces=workspaces_dir(settings),
         notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
+        accounts=hub_state_dir(settings) / provision.ACCOUNTS,
     )
     if hub.spawner == "system-users":
         if os.geteuid() != 0:
@@ -168,7 +177,8 @@ def _spawner(c: Any, settings: Settings) -> None:
             c.Spawner.args = ["--allow-root"]
 
 
-def _services(c: Any, hub: HubSettings, state: Path) -> None:
+def _services(c: Any, settings: Settings) -> None:
+    hub, state = settings.hub, hub_state_dir(settings)
     c.JupyterHub.services = [
         {"name": CULLER, "command": [
             sys.executable, "-m", "jupyterhub_idle_culler",
@@ -179,6 +189,16 @@ def _services(c: Any, hub: HubSettings, state: Path) -> None:
             sys.executable, str(Path(sharesync.__file__)),
             f"--interval={hub.share_sync_interval}", f"--state={state / 'share-sync.json'}"]},
     ]
+    if hub.spawner == "system-users":  # leaving a group ends access to its workspace
+        c.JupyterHub.services.append({"name": GROUP_GUARD, "command": [
+            sys.executable, str(Path(groupguard.__file__)),
+            f"--interval={hub.share_sync_interval}",
+            f"--accounts={state / provision.ACCOUNTS}",
+            f"--workspaces={workspaces_dir(settings)}"]})
+        c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, {
+            "name": GROUP_GUARD, "services": [GROUP_GUARD],
+            "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
+                       "delete:servers"]}]
 
 
 def _environment(c: Any, settings: Settings) -> None:
@@ -187,6 +207,8 @@ def _environment(c: Any, settings: Settings) -> None:
     # Dask fills {port}; the prefix makes the dashboard reachable through jupyter-server-proxy.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
     c.Spawner.environment = env
-    # Upstream's `server` role, plus what sharing this server from a notebook needs.
+    # Upstream's `server` role plus reading names; no `shares!server`: everyone the server is
+    # shared with can read this token, and must not be able to share the server onward.
+    # Owners share with their own token (hub UI, /hub/token), which has `shares!user`.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
-                                     "shares!server", "read:users:name", "read:groups:name"]
+                                     "read:users:name", "read:groups:name"]

@@ -29,14 +29,18 @@ import yaml
 from pydantic import SecretStr
 
 from wisehub.config import Settings
-from wisehub.hub.configuration import admin_password, hub_state_dir
+from wisehub.hub.configuration import hub_state_dir
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import load_directory
+from wisehub.hub.state import HUB_UMASK, open_private_log, prepare_state_dir, write_private
 
 LAUNCHER_SERVICE = "wisehub-launcher"
 TOKEN_FILE = "launcher-token"
 CONFIG_TEMPLATE = '''\
 """Written by `wisehub up`; edit the wisehub settings instead (docs/local-hub.md)."""
+import os
+
+os.umask({umask:#o})  # what the hub, its proxy and services create, only they can read
 from wisehub.config import load_settings
 from wisehub.hub import configure
 from wisehub.hub.launcher import add_launcher_service
@@ -81,16 +85,15 @@ def start(settings: Settings, timeout: float = 90) -> RunningHub:
     The hub reads exactly these settings, from a 0600 file in its state directory.
     """
     settings.ensure_data_dir()
-    state = hub_state_dir(settings)
-    state.mkdir(parents=True, exist_ok=True)
+    state = prepare_state_dir(hub_state_dir(settings))
     port = settings.hub.port or free_port(settings.hub.ip)
     resolved = settings.model_copy(update={"hub": settings.hub.model_copy(update={"port": port})})
     token = secrets.token_hex(32)
     token_file, settings_file = state / TOKEN_FILE, state / "settings.yaml"
-    _write_private(token_file, token)
-    _write_private(settings_file, yaml.safe_dump(_plain(resolved.model_dump())))
-    (state / "jupyterhub_config.py").write_text(CONFIG_TEMPLATE.format(
-        settings_file=str(settings_file), token_file=str(token_file)))
+    write_private(token_file, token)
+    write_private(settings_file, yaml.safe_dump(_plain(resolved.model_dump())))
+    write_private(state / "jupyterhub_config.py", CONFIG_TEMPLATE.format(
+        umask=HUB_UMASK, settings_file=str(settings_file), token_file=str(token_file)))
     return run_config(state / "jupyterhub_config.py", f"http://{settings.hub.ip}:{port}/", token,
                       timeout)
 
@@ -99,7 +102,7 @@ def run_config(config: Path, url: str, token: str, timeout: float = 90) -> Runni
     """Run ``jupyterhub -f config`` in its own session (log next to the config), and wait until
     ``url`` answers the admin ``token``. Also used to run a plain hub for comparison."""
     log = config.parent / "jupyterhub.log"
-    with log.open("ab") as out:
+    with open(open_private_log(log), "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
             cwd=config.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -110,13 +113,6 @@ def run_config(config: Path, url: str, token: str, timeout: float = 90) -> Runni
         stop(hub)
         raise
     return hub
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds secrets)."""
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(text)
 
 
 def _plain(value: Any) -> Any:
@@ -178,9 +174,10 @@ def banner(settings: Settings, hub: RunningHub) -> str:
         lines += [
             "  DEMO login (loopback only, not for real use):",
             f"    users {', '.join(users)}: password {password}",
-            f"    admins {', '.join(sorted(directory.admins))}: "
-            f"password {admin_password(password)}",
         ]
+        if settings.hub.demo_admin_password is not None:
+            lines.append(f"    admins {', '.join(sorted(directory.admins))}: password "
+                         f"{settings.hub.demo_admin_password.get_secret_value()}")
     else:
         lines.append("  sign up at the login page; an admin approves accounts at /hub/authorize")
     lines += [f"  hub log: {hub.log}", "Press Ctrl-C to stop."]
@@ -200,10 +197,27 @@ def provision_data(settings: Settings, echo: Callable[[str], None] = print) -> N
     echo(f"catalogue {settings.catalog_path}: {len(entries)} entries")
 
 
+def generate_demo_passwords(settings: Settings) -> None:
+    """Give the demo login random passwords where none is set, independent of each other.
+
+    >>> from wisehub.config import Settings
+    >>> s = Settings(data_dir="/tmp/wh-doc")
+    >>> generate_demo_passwords(s)
+    >>> user, admin = (p.get_secret_value() for p in (s.hub.demo_password,
+    ...                                                s.hub.demo_admin_password))
+    >>> len(user) >= 12, len(admin) >= 32, user in admin
+    (True, True, False)
+    """
+    if settings.hub.demo_password is None:
+        settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
+    if settings.hub.demo_admin_password is None:
+        settings.hub.demo_admin_password = SecretStr(secrets.token_urlsafe(32))
+
+
 def serve(settings: Settings, echo: Callable[[str], None] = print) -> int:
     """Run the hub until Ctrl-C or SIGTERM, then stop everything. Returns the exit code."""
-    if settings.hub.authenticator == "demo" and settings.hub.demo_password is None:
-        settings.hub.demo_password = SecretStr(secrets.token_urlsafe(9))
+    if settings.hub.authenticator == "demo":
+        generate_demo_passwords(settings)
     _adopt_orphans()
     # Also SIGINT: started as a background job (`wisehub up &`, CI), it inherits SIGINT
     # ignored, and Python then never raises KeyboardInterrupt on Ctrl-C or `kill -INT`.

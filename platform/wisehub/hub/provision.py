@@ -1,5 +1,10 @@
 """Prepare a user's home before their server starts: account, group workspaces, tutorials.
 
+* **Accounts** (system-user mode): each hub user runs as the OS account of the same name. The
+  hub manages only accounts it created itself: each ``useradd`` is recorded (name and uid) in
+  ``system-users.json`` in the hub's private state directory, and a hub user whose name is an
+  existing account not in that record (``bin``, ``daemon``, ``postgres``, a colleague's
+  login) is refused with :class:`AccountError`. Names follow :mod:`wisehub.names`.
 * **Group workspaces**: one directory per hub group under the workspaces root, linked into each
   member's home as ``shared/<group>``; links to groups the user left are removed. With system
   users the directory belongs to the OS group ``wh-<group>`` with mode ``2770``, so non-members
@@ -8,6 +13,10 @@
 * **Tutorials**: the first time a home is seen, ``notebooks/tutorials`` (and ``examples``) are
   copied into it, and the server opens the first tutorial.
 
+Nothing runs as root inside a home: the workspace links and tutorials are made by
+:mod:`wisehub.hub.homeprep` running as the home's owner. Root only creates the account, its
+groups and the workspace directories (outside every home), and never through a link.
+
 >>> workspace_group("lab")
 'wh-lab'
 """
@@ -15,19 +24,30 @@
 from __future__ import annotations
 
 import grp
+import json
+import logging
 import os
 import pwd
-import shutil
+import stat
 import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wisehub import names
+from wisehub.hub import homeprep
 from wisehub.hub.ports import Ports
+from wisehub.hub.state import write_private
 
-MARKER = Path(".wisehub") / "provisioned"
-"""Written into a home once its tutorials have been copied; delete it to get fresh copies."""
+log = logging.getLogger("wisehub.provision")
+ACCOUNTS = "system-users.json"
+"""In the hub's state directory: the OS accounts the hub created, ``{name: uid}``."""
+
+
+class AccountError(RuntimeError):
+    """A hub user cannot be given an OS account; the message says why and what to do."""
 
 
 def workspace_group(group: str) -> str:
@@ -37,110 +57,152 @@ def workspace_group(group: str) -> str:
 
 @dataclass(frozen=True)
 class PreSpawn:
-    """A ``Spawner.pre_spawn_hook`` for the local spawners (one OS user, or system users)."""
+    """A ``Spawner.pre_spawn_hook`` for the local spawners (one OS user, or system users).
+
+    ``accounts`` is the record of OS accounts the hub created (system-user mode only).
+    """
 
     homes: Path
     workspaces: Path
     notebooks: list[Path]
     system_users: bool = False
+    accounts: Path | None = None
     ports: Ports = field(default_factory=Ports)
 
     def __call__(self, spawner: Any) -> None:
         spawner.port = self.ports.take()  # no two concurrent spawns get the same port
-        name = spawner.user.name
-        groups = sorted(g.name for g in spawner.user.groups)
+        name = names.check(spawner.user.name)
+        groups = valid_groups(g.name for g in spawner.user.groups)
+        links = {g: self.workspaces / g for g in groups}
         if self.system_users:
-            home = ensure_system_user(name, self.homes, groups)
+            if self.accounts is None:
+                raise AccountError("system-user mode needs the record of accounts it created")
+            entry = ensure_system_user(name, self.homes, groups, self.accounts)
+            for group, target in links.items():
+                ensure_workspace(target, grp.getgrnam(workspace_group(group)).gr_gid)
+            done = prepare_home_as(entry, links, self.notebooks)
         else:
             home = self.homes / name
             home.mkdir(parents=True, exist_ok=True)
-        owner = name if self.system_users else None
-        link_workspaces(home, self.workspaces, groups, owner=owner)
-        first = copy_tutorials(home, self.notebooks, owner=owner)
-        if first is not None:
-            spawner.default_url = f"/lab/tree/{first.as_posix()}"
+            for target in links.values():
+                target.mkdir(parents=True, exist_ok=True)
+            done = homeprep.prepare(home, links, self.notebooks)
+        for warning in done.warnings:
+            log.warning("preparing %s's home: %s", name, warning)
+        if done.first is not None:
+            spawner.default_url = f"/lab/tree/{done.first}"
 
 
-def link_workspaces(home: Path, root: Path, groups: Iterable[str], owner: str | None) -> None:
-    """Create each group's workspace and link it as ``home/shared/<group>``; drop stale links."""
-    shared = home / "shared"
-    shared.mkdir(exist_ok=True)
-    groups = set(groups)
-    for group in groups:
-        target = root / group
-        target.mkdir(parents=True, exist_ok=True)
-        if owner is not None:
-            os.chown(target, 0, grp.getgrnam(workspace_group(group)).gr_gid)
-            target.chmod(0o2770)
-        link = shared / group
-        if not link.is_symlink():
-            link.symlink_to(target, target_is_directory=True)
-    for link in shared.iterdir():
-        if link.is_symlink() and link.name not in groups:
-            link.unlink()
-    if owner is not None:
-        _chown(shared, owner)
+def valid_groups(groups: Iterable[str]) -> list[str]:
+    """The group names that follow the name rule, sorted; others are logged and left out.
 
-
-def copy_tutorials(home: Path, sources: Iterable[Path], owner: str | None) -> Path | None:
-    """Copy notebook folders into a home seen for the first time.
-
-    Returns the first tutorial notebook (relative to ``home``) to open, or None if the home was
-    already provisioned or there is no notebook.
+    >>> valid_groups(["lab", "*", "astro101"])
+    ['astro101', 'lab']
     """
-    marker = home / MARKER
-    if marker.exists():
-        return None
-    first = None
-    for source in sources:
-        if not source.is_dir():
-            continue
-        dest = home / source.name
-        shutil.copytree(source, dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        if owner is not None:
-            for path in [dest, *dest.rglob("*")]:
-                _chown(path, owner)
-        notebooks = sorted(dest.rglob("*.ipynb"))
-        if first is None and notebooks:
-            first = notebooks[0].relative_to(home)
-    marker.parent.mkdir(exist_ok=True)
-    marker.write_text("tutorials copied; delete this file to copy them again\n")
-    if owner is not None:
-        _chown(marker.parent, owner)
-        _chown(marker, owner)
-    return first
+    valid = []
+    for group in sorted(groups):
+        if names.is_valid(group):
+            valid.append(group)
+        else:
+            log.warning("ignoring hub group %r: not a valid name (%s)", group, names.RULE)
+    return valid
 
 
-def ensure_system_user(name: str, homes: Path, groups: Iterable[str]) -> Path:
+def ensure_traversable(path: Path) -> None:
+    """Create ``path`` (and parents) mode ``0755`` if missing, whatever the umask.
+
+    The hub runs under umask ``077``; the roots of homes and workspaces must still let
+    every account reach its own home and the workspaces of its groups.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in missing:
+        folder.chmod(0o755)
+
+
+def ensure_workspace(path: Path, gid: int) -> None:
+    """Create a group workspace owned by ``root:gid`` with mode ``2770``, never via a link."""
+    ensure_traversable(path.parent)
+    if not os.path.lexists(path):
+        path.mkdir()
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchown(fd, 0, gid)
+        os.fchmod(fd, 0o2770)
+    finally:
+        os.close(fd)
+
+
+def prepare_home_as(entry: pwd.struct_passwd, links: dict[str, Path], sources: list[Path]
+                    ) -> homeprep.Prepared:
+    """Run :mod:`wisehub.hub.homeprep` as the account ``entry`` (uid, gid, no other groups)."""
+    job = json.dumps({"home": entry.pw_dir, "links": {g: str(t) for g, t in links.items()},
+                      "sources": [str(s) for s in sources]})
+    done = subprocess.run(
+        [sys.executable, "-I", str(Path(homeprep.__file__)), job],
+        user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], umask=0o022,
+        cwd=entry.pw_dir, env={"PATH": "/usr/bin:/bin", "HOME": entry.pw_dir},
+        capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        raise AccountError(f"preparing {entry.pw_name}'s home {entry.pw_dir} failed: "
+                           f"{done.stderr.strip().splitlines()[-1:] or done.returncode}")
+    return homeprep.Prepared(**json.loads(done.stdout))
+
+
+def managed_accounts(record: Path) -> dict[str, int]:
+    """The accounts the hub created, ``{name: uid}`` (empty before the first)."""
+    return json.loads(record.read_text()) if record.exists() else {}
+
+
+def ensure_system_user(name: str, homes: Path, groups: Iterable[str], record: Path
+                       ) -> pwd.struct_passwd:
     """Create the OS account ``name`` (home ``0700``) if missing, and set its ``wh-*`` groups.
 
-    Needs root. Returns the account's home directory.
+    Needs root. An existing account is used only if this hub created it (it is in ``record``
+    with the same uid); any other is refused. Returns the account's passwd entry.
     """
+    names.check(name)
+    managed = managed_accounts(record)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        entry = None
+    if entry is not None and managed.get(name) != entry.pw_uid:
+        raise AccountError(
+            f"hub user {name!r} has the name of an existing OS account (uid {entry.pw_uid}) "
+            "that wisehub did not create; system-user mode manages only accounts it created "
+            f"(recorded in {record}), so this user cannot get a server. Rename the hub user, "
+            "or remove the OS account if it is unused")
     wanted = [workspace_group(g) for g in groups]
     for group in wanted:
         try:
             grp.getgrnam(group)
         except KeyError:
             _run(["groupadd", group])
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        homes.mkdir(parents=True, exist_ok=True)
+    if entry is None:
+        ensure_traversable(homes)
         _run(["useradd", "--create-home", "--home-dir", str(homes / name),
               "--shell", "/bin/bash", "--user-group", name])
         entry = pwd.getpwnam(name)
+        write_private(record, json.dumps({**managed, name: entry.pw_uid}))
     others = [g.gr_name for g in grp.getgrall()
               if name in g.gr_mem and not g.gr_name.startswith("wh-")]
     _run(["usermod", "-G", ",".join([*others, *wanted]), name])
-    home = Path(entry.pw_dir)
-    home.chmod(0o700)
-    return home
+    _make_private_home(entry)
+    return entry
 
 
-def _chown(path: Path, owner: str) -> None:
-    entry = pwd.getpwnam(owner)
-    os.lchown(path, entry.pw_uid, entry.pw_gid)
+def _make_private_home(entry: pwd.struct_passwd) -> None:
+    fd = os.open(entry.pw_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != entry.pw_uid:
+            raise AccountError(f"{entry.pw_dir} belongs to uid {info.st_uid}, not to "
+                               f"{entry.pw_name}; refusing to use it as their home")
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
 
 
 def _run(cmd: list[str]) -> None:

@@ -136,25 +136,66 @@ class Hub:
             reply.raise_for_status()
 
 
+class Ledger:
+    """The grants this service made, saved to a ``0600`` file before each grant is made.
+
+    Recorded first, granted second: a grant the hub holds is always in the ledger, so a
+    crash or a failed request never leaves a grant that no later round would revoke.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.grants = ({Grant(*g) for g in json.loads(path.read_text())} if path.exists()
+                       else set())
+
+    def save(self) -> None:
+        """Write the ledger atomically, readable only by the service's user."""
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(sorted([g.owner, g.server, g.user] for g in self.grants)))
+        tmp.replace(self.path)
+
+
 def sync_once(hub: Hub, state: Path) -> tuple[int, int]:
-    """One round: read the hub, grant and revoke, save what we own. Returns (granted, revoked)."""
-    expanded = {Grant(*g) for g in json.loads(state.read_text())} if state.exists() else set()
+    """One round: read the hub, grant and revoke. Returns (granted, revoked).
+
+    Every revocation is attempted even if grants (or other revocations) fail; the first
+    failure is raised at the end of the round, and the next round retries what is left.
+    """
+    ledger = Ledger(state)
     members = hub.members()
     shares = [s for group in members for s in hub.group_shares(group)]
-    owners = {s.owner for s in shares} | {g.owner for g in expanded}
+    owners = {s.owner for s in shares} | {g.owner for g in ledger.grants}
     existing = set().union(*(hub.user_shares(o) for o in owners)) if owners else set()
-    grant, revoke = plan(shares, members, existing, expanded)
-    for g, scopes in grant.items():
-        hub.grant(g, scopes)
+    grant, revoke = plan(shares, members, existing, ledger.grants)
+    ledger.grants &= existing | set(grant)  # forget grants that are gone from the hub
+    failures: list[requests.RequestException] = []
+    granted = revoked = 0
     for g in revoke:
-        hub.revoke(g)
-    owned = (expanded & existing) - revoke | set(grant)
-    tmp = state.with_suffix(".tmp")
-    tmp.write_text(json.dumps(sorted([g.owner, g.server, g.user] for g in owned)))
-    tmp.replace(state)
-    if grant or revoke:
-        log.info("granted %d and revoked %d member shares", len(grant), len(revoke))
-    return len(grant), len(revoke)
+        try:
+            hub.revoke(g)
+        except requests.RequestException as err:
+            failures.append(err)
+            continue
+        ledger.grants.discard(g)
+        revoked += 1
+    for g, scopes in grant.items():
+        ledger.grants.add(g)
+        ledger.save()
+        try:
+            hub.grant(g, scopes)
+        except requests.RequestException as err:
+            failures.append(err)
+            continue
+        granted += 1
+    ledger.save()
+    if granted or revoked:
+        log.info("granted %d and revoked %d member shares", granted, revoked)
+    if failures:
+        raise failures[0]
+    return granted, revoked
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wisehub import names
 from wisehub.storage.layout import layout_prefix
 
 READ_WRITE = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
@@ -33,6 +34,15 @@ class Membership:
 
 def _principal(users: Iterable[str]) -> dict[str, list[str]]:
     return {"AWS": [f"arn:aws:iam:::user/{user}" for user in sorted(users)]}
+
+
+def _check_names(user: str, membership: Membership) -> None:
+    # Names become ARNs and key prefixes: one with `*` or `/` would widen a statement.
+    names.check(user)
+    for group in membership.groups:
+        names.check(group, kind="group")
+    for project in membership.projects:
+        names.check(project, kind="project")
 
 
 def _objects(bucket: str, prefix: str) -> str:
@@ -56,6 +66,7 @@ def bucket_policy(bucket: str, owner: str, members: Mapping[str, Membership]) ->
     ]
     shared: dict[str, set[str]] = {}
     for user, membership in sorted(members.items()):
+        _check_names(user, membership)
         own = layout_prefix("private", user=user)
         statements.append({"Sid": f"private-{user}", "Effect": "Allow",
                            "Principal": _principal([user]), "Action": READ_WRITE,

@@ -21,6 +21,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from wisehub import names
 from wisehub.storage.credentials import S3Credentials
 
 
@@ -74,7 +75,11 @@ class RGWAdmin:
             raise
 
     def ensure_user(self, uid: str, display_name: str | None = None) -> S3Credentials:
-        """Create RGW user ``uid`` with generated keys, or return the keys it already has."""
+        """Create RGW user ``uid`` with generated keys, or return the keys it already has.
+
+        ``uid`` must follow the platform's name rule (:mod:`wisehub.names`).
+        """
+        names.check(uid)
         info = self.user(uid) or self._call(
             "PUT", "user", {"uid": uid, "display-name": display_name or uid,
                             "generate-key": "true"})
