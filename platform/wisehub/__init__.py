@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "cluster": "wisehub.compute:cluster",
     "compute": "wisehub.compute",
+    "conventions": "wisehub.conventions",
     "dev": "wisehub.dev",
     "hub": "wisehub.hub",
     "ingest": "wisehub.ingest",
@@ -62,6 +63,7 @@ __all__ = [
     "catalog",
     "cluster",
     "compute",
+    "conventions",
     "config",
     "dev",
     "get_settings",

@@ -6,7 +6,7 @@ otherwise run code as every reader: intake imports the classes a file names and 
 (``yaml.safe_load``) and accepts only what it writes:
 
 * data of the datatypes in :data:`DATATYPES` (Zarr stores, and YAML files that are
-  sub-catalogues), with keyword arguments ``url`` and ``storage_options`` only;
+  sub-catalogues), with keyword arguments ``url`` and ``storage_options`` only (and an empty ``root``);
 * entries whose reader is in :data:`READERS`: xarray on a Zarr store (engine ``zarr``), or a
   sub-catalogue reader on a YAML file, each taking exactly one ``{data(NAME)}``;
 * templates ``{env(NAME)}``, ``{data(NAME)}`` and ``{CATALOG_DIR}``, nothing else.
@@ -41,8 +41,9 @@ from wisehub.config import yaml_problem
 
 ZARR = "intake.readers.datatypes:Zarr"
 YAML_FILE = "intake.readers.datatypes:YAMLFile"
-DATATYPES = {ZARR: {"url", "storage_options"}, YAML_FILE: {"url", "storage_options"}}
-"""Accepted datatypes and the keyword arguments each may have."""
+DATATYPES = {ZARR: {"url", "storage_options", "root"}, YAML_FILE: {"url", "storage_options"}}
+"""Accepted datatypes and the keyword arguments each may have (intake's own ``Zarr`` writes
+``root: ''``, the store's top group; wisehub reads only that)."""
 
 XARRAY_READER = "intake.readers.readers:XArrayDatasetReader"
 CATALOG_READER = "intake.readers.readers:YAMLCatalogReader"
@@ -141,8 +142,13 @@ def _data(name: Any, item: Any, source: str) -> Data:
     kwargs = _kwargs(item, where, DATATYPES[datatype])
     if not isinstance(kwargs.get("url"), str):
         raise CatalogError(f"{where}: needs a `url` string")
-    if not isinstance(kwargs.get("storage_options", {}), dict):
+    if kwargs.get("storage_options") is None:  # intake writes `storage_options: null`
+        kwargs["storage_options"] = {}
+    if not isinstance(kwargs["storage_options"], dict):
         raise CatalogError(f"{where}: `storage_options` must be a mapping")
+    if kwargs.get("root", ""):
+        raise CatalogError(f"{where}: `root` {kwargs['root']!r} names a group inside the store; "
+                           "wisehub reads a store's top group only (root: '')")
     return Data(datatype, kwargs)
 
 
