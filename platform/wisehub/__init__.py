@@ -23,7 +23,7 @@ _LAZY = {
     "cluster": "wisehub.compute:cluster",
     "reduce": "wisehub.reduce",
     "lineage": "wisehub.lineage",
-    "targets": "wisehub.lineage.targets",
+    "targets": "wisehub.pipelines.ccd",
 }
 
 

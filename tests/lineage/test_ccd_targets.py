@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import wisehub as wh
 from wisehub.lineage import OUTDATED, TO_BUILD, lineage
-from wisehub.lineage.targets import (
+from wisehub.pipelines.ccd import (
     QC,
     Coadd,
     MasterBias,

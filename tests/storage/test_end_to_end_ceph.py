@@ -20,7 +20,7 @@ from wisehub.config import REPO_ROOT, Settings
 from wisehub.dev.ceph import CephCluster
 from wisehub.ingest import open_fits_stack, quiet_zarr_v3_warnings
 from wisehub.lineage import Context, LineageStore, lineage
-from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
+from wisehub.pipelines.ccd import RawFrame, ReducedScienceFrame, register_raw
 from wisehub.samples import SampleSet
 from wisehub.storage.policy import Membership
 from wisehub.storage.provision import provision

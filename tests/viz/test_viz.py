@@ -12,7 +12,7 @@ import xarray as xr
 from PIL import Image
 from wisehub import viz
 from wisehub.lineage import lineage
-from wisehub.lineage.targets import MasterBias
+from wisehub.pipelines.ccd import MasterBias
 
 
 def _png_pixels(path) -> np.ndarray:

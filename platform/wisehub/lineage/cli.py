@@ -109,7 +109,7 @@ def inspect(
 def register_raw(store_url: Annotated[str, typer.Argument(
         help="an ingested Zarr store (path or URL) with dims frame, y, x")]) -> None:
     """Register each frame of an ingested store as a RawFrame product (skips known ones)."""
-    from wisehub.lineage.targets import register_raw as register
+    from wisehub.pipelines.ccd import register_raw as register
 
     store = _store()
     options = store.storage.storage_options if store.storage else None
