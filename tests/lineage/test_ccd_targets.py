@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import wisehub as wh
-from wisehub.lineage import OUTDATED, TO_BUILD, lineage
+from wisehub.lineage import OUTDATED, TO_BUILD
 from wisehub.pipelines.ccd import (
     QC,
     Coadd,
@@ -68,7 +68,7 @@ def test_reduced_frame_pulls_everything_back_to_raw(ccd_store, sample_set):
     assert len(set(y)) == 1 and all(v > 0 for v in x)
     plt.close("all")
 
-    up = lineage(store, reduced[0].pid)
+    up = store.lineage(reduced[0].pid)
     assert {p.attrs["imagetyp"] for p in up.raw} == {"BIAS", "DARK", "FLAT", "SCIENCE"}
 
 

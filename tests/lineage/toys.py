@@ -19,6 +19,7 @@ class Raw(Target):
     """Raw frames, registered, never made."""
 
     keys = ("frame",)
+    fields = ("night", "chip", "kind", "filter", "mjd", "level")
 
 
 class Bias(Target):
@@ -42,6 +43,7 @@ class Flat(Target):
     """Flat frames minus the bias; valid for one night."""
 
     keys = ("night", "chip")
+    fields = ("filter",)
     bias = Need(Bias, lambda t: {"night": t.night, "chip": t.chip})
     flats = Select(Raw, lambda t: {"night": t.night, "chip": t.chip, "kind": "flat"})
 
@@ -57,6 +59,7 @@ class Science(Target):
     """A science frame calibrated with its night's bias and the covering flat."""
 
     keys = ("frame",)
+    fields = ("chip", "filter")
     raw = Need(Raw, lambda t: {"frame": t.frame})
     bias = Need(Bias, lambda t: {"night": t.raw.night, "chip": t.raw.chip})
     flat = Calibration(Flat, match=lambda t: {"chip": t.raw.chip}, at=lambda t: t.raw.mjd,
