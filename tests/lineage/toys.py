@@ -6,7 +6,7 @@ The make() functions are tiny numpy sums so tests exercise the engine, not the r
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -132,10 +132,15 @@ def register_night(store: LineageStore, night: str = "2024-03-01", chip: str = "
     return frames
 
 
-def get_slow_in_process(url: str, root: str, name: str) -> str:
-    """Open the store at ``url`` as ada and get ``Slow(name)``: run in spawned processes."""
+def get_slow_in_process(url: str, root: str, name: str, start: Any) -> str:
+    """Open the store at ``url`` as ada and get ``Slow(name)``: run in spawned processes.
+
+    Every caller waits at the barrier ``start`` first, so all of them plan and build at
+    the same moment, however long each process took to spawn.
+    """
     from wisehub.lineage import Context
     from wisehub.storage import Storage
 
     store = LineageStore(url, Context("ada"), storage=Storage.local(root))
+    start.wait(timeout=120)
     return Slow.get(store=store, label=name).pid
