@@ -108,3 +108,18 @@ def test_make_must_declare_the_attributes_it_returns(store):
     with pytest.raises(TargetError, match="attributes colour that the class does not declare"):
         Undeclared.get(store=store, n=1)
     assert store.select("Undeclared", ()) == []
+
+
+def test_code_without_a_source_file_still_has_a_changing_version():
+    from wisehub.lineage.code import code_version
+
+    def compiled(body: str):
+        namespace = {"__name__": "wisehub.scratch"}
+        exec(f"class Level:\n    def value(self):\n        return {body}\n"
+             "def make():\n    return Level().value()\n", namespace)
+        return namespace["make"]
+
+    one, same, two = compiled("1"), compiled("1"), compiled("2")
+    versions = [code_version([f], home="wisehub.scratch") for f in (one, same, two)]
+    assert set(versions[0].parts) == {"wisehub", "wisehub.scratch.Level", "wisehub.scratch.make"}
+    assert versions[0] == versions[1] and versions[0].version != versions[2].version

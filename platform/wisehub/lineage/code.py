@@ -79,6 +79,28 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _compiled(code: types.CodeType) -> str:
+    """A code object's instructions, names and constants (nested code included), as text."""
+    consts = [_compiled(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return f"{code.co_code.hex()}|{code.co_names}|{code.co_varnames}|{consts}"
+
+
+def source_of(obj: Any) -> str:
+    """The source of a function or class; for code without a source file (typed into a
+    console, made by ``exec``) its compiled form, so changes still show.
+
+    >>> namespace: dict = {}
+    >>> exec("def f():\n    return 1", namespace)
+    >>> source_of(namespace["f"]).startswith("compiled:")
+    True
+    """
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        functions = [obj] if inspect.isfunction(obj) else list(_functions_of(obj))
+        return "compiled:" + "\n".join(_compiled(f.__code__) for f in functions)
+
+
 ENGINE = "wisehub.lineage"
 
 
@@ -204,7 +226,7 @@ def code_version(functions: Iterable[Callable[..., Any]], *, home: str,
     own, modules = reached([*functions, *extra], home)
     modules |= {str(_module_of(u)) for u in extra if _ours(_module_of(u))}
     modules.discard(home)
-    parts = {f"{home}.{f.__qualname__}": _digest(inspect.getsource(f)) for f in own}
+    parts = {f"{home}.{f.__qualname__}": _digest(source_of(f)) for f in own}
     parts.update({name: module_digest(name) for name in sorted(modules)})
     parts["wisehub"] = wisehub_version()
     text = "\n".join(f"{name}={digest}" for name, digest in sorted(parts.items()))
