@@ -32,7 +32,6 @@ from __future__ import annotations
 import dis
 import hashlib
 import importlib
-import importlib.util
 import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator
@@ -65,14 +64,11 @@ def module_source(name: str) -> str:
     >>> "def module_source" in module_source("wisehub.lineage.code")
     True
     """
-    spec = importlib.util.find_spec(name)
-    loader = spec.loader if spec is not None else None
-    get_source = getattr(loader, "get_source", None)
-    source = get_source(name) if get_source is not None else None
-    if source is None:
+    try:
+        return inspect.getsource(importlib.import_module(name))
+    except (OSError, TypeError):
         raise LookupError(f"no source for module {name!r}; code versions need wisehub "
-                          "installed with its .py files")
-    return str(source)
+                          "installed with its .py files") from None
 
 
 def _digest(text: str) -> str:
@@ -90,7 +86,7 @@ def source_of(obj: Any) -> str:
     console, made by ``exec``) its compiled form, so changes still show.
 
     >>> namespace: dict = {}
-    >>> exec("def f():\n    return 1", namespace)
+    >>> exec("def f(): return 1", namespace)
     >>> source_of(namespace["f"]).startswith("compiled:")
     True
     """
