@@ -30,7 +30,7 @@ from sqlalchemy import text
 from wisehub.dev.postgres import postgres_server
 from wisehub.ingest import ingest_fits
 from wisehub.lineage import Context, LineageStore
-from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
+from wisehub.pipelines.ccd import RawFrame, ReducedScienceFrame, register_raw
 from wisehub.samples import make_ccd_fits
 from wisehub.samples.ccd import NightPlan
 from wisehub.storage import Storage

@@ -41,7 +41,7 @@ def raw_lineage(sample_set: SampleSet, tmp_path_factory: pytest.TempPathFactory
     """Makes a new SQLite lineage store for user ada, products on local disk, with the sample
     raw frames registered: ``raw_lineage("viz")``. Each call gets its own store."""
     from wisehub.lineage import Context, LineageStore
-    from wisehub.lineage.targets import register_raw
+    from wisehub.pipelines.ccd import register_raw
     from wisehub.storage import Storage
 
     def make(name: str) -> LineageStore:

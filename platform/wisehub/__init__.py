@@ -36,7 +36,8 @@ _LAZY = {
     "resources": "wisehub.resources",
     "samples": "wisehub.samples",
     "storage": "wisehub.storage",
-    "targets": "wisehub.lineage.targets",
+    "pipelines": "wisehub.pipelines",
+    "targets": "wisehub.pipelines.ccd",
     "viz": "wisehub.viz",
 }
 
@@ -70,6 +71,7 @@ __all__ = [
     "hub",
     "ingest",
     "lineage",
+    "pipelines",
     "load_settings",
     "reduce",
     "resources",

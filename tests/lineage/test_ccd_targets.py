@@ -11,11 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import wisehub as wh
-from wisehub.lineage import OUTDATED, TO_BUILD, lineage
-from wisehub.lineage.targets import (
+from wisehub.lineage import OUTDATED, TO_BUILD
+from wisehub.pipelines.ccd import (
     QC,
     Coadd,
     MasterBias,
+    MasterDark,
     MasterFlat,
     RawFrame,
     ReducedScienceFrame,
@@ -68,7 +69,7 @@ def test_reduced_frame_pulls_everything_back_to_raw(ccd_store, sample_set):
     assert len(set(y)) == 1 and all(v > 0 for v in x)
     plt.close("all")
 
-    up = lineage(store, reduced[0].pid)
+    up = store.lineage(reduced[0].pid)
     assert {p.attrs["imagetyp"] for p in up.raw} == {"BIAS", "DARK", "FLAT", "SCIENCE"}
 
 
@@ -112,3 +113,69 @@ def test_coadd_of_a_night(sqlite_ccd):
         == "up to date"
     assert MasterFlat.query(filter="g", night=night).using(store).all()
     assert QC.SATURATED not in QC(coadd.frames[0].flat.quality_flags)
+
+
+def test_a_library_fix_makes_products_stale_and_the_plan_says_which(sqlite_ccd, monkeypatch):
+    from wisehub.lineage import code, forget_code_versions
+
+    store = sqlite_ccd
+    bias = MasterBias.get(store=store, night=NIGHT, chip="ccd2")
+    assert "wisehub.reduce.combine" in MasterBias.code().parts  # reached through master_bias
+    assert "wisehub.reduce.calibrate" in ReducedScienceFrame.code().parts
+    assert bias.code_version == MasterBias.code_version()
+    assert bias.code_version.startswith(wh.__version__ + "+")
+    source = code.module_source
+
+    def fixed(name: str) -> str:  # a fix in the combine kernels, as seen by the hash
+        return source(name) + ("\n# a fix\n" if name == "wisehub.reduce.combine" else "")
+
+    monkeypatch.setattr(code, "module_source", fixed)
+    forget_code_versions()
+    try:
+        plan = MasterBias.plan(store=store, night=NIGHT, chip="ccd2")
+        assert plan.status == OUTDATED
+        assert plan.reasons == [f"code version changed ({bias.code_version} → "
+                                f"{MasterBias.code_version()}: wisehub.reduce.combine changed)"]
+        assert "wisehub.reduce.combine changed" in str(plan)
+        remade = MasterBias.get(store=store, night=NIGHT, chip="ccd2")
+        assert remade != bias and remade.code_version == MasterBias.code_version()
+    finally:
+        monkeypatch.undo()
+        forget_code_versions()
+
+
+@pytest.fixture
+def chunk_reads(monkeypatch):
+    """Counts reads of pixel chunks (``data/c/...``) per (store, key), wherever Zarr reads."""
+    from collections import Counter
+
+    import zarr.storage
+
+    reads: Counter[tuple[str, str]] = Counter()
+    for cls in (zarr.storage.LocalStore, zarr.storage.FsspecStore):
+        original = cls.get
+
+        async def counting(self, key, *args, _original=original, **kwargs):
+            if key.startswith("data/c/"):
+                reads[(str(getattr(self, "root", getattr(self, "path", ""))), key)] += 1
+            return await _original(self, key, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "get", counting)
+    return reads
+
+
+def test_each_raw_chunk_is_read_once_per_master(raw_lineage, sample_set, chunk_reads):
+    store = raw_lineage("read-once")
+    raw_root = str(sample_set.stores["raw"])
+
+    def raw_reads() -> list[int]:
+        return [n for (root, _), n in chunk_reads.items() if root.rstrip("/") == raw_root]
+
+    MasterBias.get(store=store, night=NIGHT, chip="ccd1")
+    assert raw_reads() and max(raw_reads()) == 1  # statistics, imstat and write: one pass
+    MasterDark.get(store=store, night=NIGHT, chip="ccd1")
+    chunk_reads.clear()
+    flat = MasterFlat.get(store=store, night=NIGHT, chip="ccd1", filter="r")
+    assert len(raw_reads()) >= flat.n_inputs and max(raw_reads()) == 1
+    # the master bias and dark the flat used were read once each as well
+    assert max(chunk_reads.values()) == 1

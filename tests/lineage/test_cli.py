@@ -67,3 +67,27 @@ def test_register_raw_and_default_store_from_settings(sample_set, tmp_path, monk
     finally:
         set_default_store(None)
         get_settings.cache_clear()
+
+
+def test_samples_make_registers_raw_frames_so_targets_work_at_once(tmp_path, monkeypatch):
+    import wisehub as wh
+    from wisehub.config import get_settings
+    from wisehub.lineage import set_default_store
+
+    monkeypatch.setenv("WISEHUB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WISEHUB_USER", "newcomer")
+    get_settings.cache_clear()
+    set_default_store(None)
+    try:
+        made = runner.invoke(app, ["samples", "make", "--size", "tiny", "--nights", "1",
+                                   "--chips", "1", "--events", "100"])
+        assert made.exit_code == 0, made.output
+        assert "registered 17 raw frame(s) in the lineage store" in made.output
+        # the quickstart's target-processing lines, right after `wisehub samples make`
+        science = wh.targets.RawFrame.query(imagetyp="SCIENCE").first()
+        reduced = wh.targets.ReducedScienceFrame.get(frame=science.frame)
+        assert reduced.owner == "newcomer" and reduced.flat.type == "MasterFlat"
+        assert reduced.imstat.npix > 0
+    finally:
+        set_default_store(None)
+        get_settings.cache_clear()

@@ -1,4 +1,9 @@
-"""N processes asking for the same target make it once (SQLite and a real PostgreSQL)."""
+"""N processes asking for the same target make it once (SQLite and a real PostgreSQL).
+
+The callers meet at a barrier before asking, so they really race: each plans the product as
+missing and goes to build it. Only the build claim makes all but one wait and find it made
+(without claims this test fails with four products).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from wisehub.lineage import Context, LineageStore
 
 def test_concurrent_callers_make_one_product(db_url, storage):
     store = LineageStore(db_url, Context("ada"), storage=storage)  # schema exists before racing
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Manager() as manager, spawn.Pool(4) as pool:
+        start = manager.Barrier(4)
         pids = pool.starmap(toys.get_slow_in_process,
-                            [(db_url, storage.root, "shared")] * 4)
-    assert len(set(pids)) == 1
+                            [(db_url, storage.root, "shared", start)] * 4)
+    assert len(pids) == 4 and len(set(pids)) == 1
     assert [p.pid for p in toys.Slow.query(label="shared").using(store)] == pids[:1]
 
 

@@ -9,8 +9,6 @@ from wisehub.lineage import (
     PrivilegeError,
     TargetError,
     UnknownProductError,
-    lineage,
-    tainted,
 )
 
 
@@ -30,7 +28,7 @@ def test_private_products_are_invisible_to_others(bob_and_ada):
     for pid in pids:
         for call in (ada.product, ada.inputs, ada.provenance, ada.process, ada.invalidate,
                      ada.delete_data, lambda p: ada.inspect(p, 2),
-                     lambda p: ada.promote(p, "world"), lambda p: lineage(ada, p)):
+                     lambda p: ada.promote(p, "world"), lambda p: ada.lineage(p)):
             with pytest.raises(UnknownProductError):
                 call(pid)
     assert ada.select(None, ()) == []
@@ -40,14 +38,14 @@ def test_private_products_are_invisible_to_others(bob_and_ada):
     assert list((toys.Science.chip == "c1").using(ada)) == []
     assert len(toys.Raw.query(night="2024-03-01").using(ada)) == 0
     assert ada.select("Raw", (Condition("owner", "==", "bob"),)) == []
-    assert tainted(ada) == []
+    assert ada.tainted() == []
     with pytest.raises(TargetError, match="no Raw with frame="):
         toys.Science.get(store=ada, frame=frame)
     toys.register_night(ada)  # Ada's own frames, under the same names
     with pytest.raises(UnknownProductError):  # an explicit choice of a hidden product
         toys.Science.get(store=ada, frame=frame, use={"flat": sci.flat.pid})
     mine = toys.Science.get(store=ada, frame=frame)  # Bob's calibrations are not used
-    assert mine.owner == "ada" and {p.owner for p in lineage(ada, mine.pid).upstream} == {"ada"}
+    assert mine.owner == "ada" and {p.owner for p in ada.lineage(mine.pid).upstream} == {"ada"}
     with pytest.raises(UnknownProductError):  # registering a product that used bob's frames
         ada.register("Note", name="steal", used={"x": [sci.raw.pid]},
                      process=toys_process())
@@ -75,7 +73,7 @@ def test_group_sharing_and_promotion(bob_and_ada, make_store):
     assert ada.inputs(sci.pid) == {}
     with pytest.raises(AttributeError):
         _ = shared.flat
-    assert lineage(ada, sci.pid).upstream == []
+    assert ada.lineage(sci.pid).upstream == []
     with pytest.raises(PrivilegeError, match="only widens"):
         bob.promote(sci.pid, "private")
     ada.inspect(sci.pid, 2)  # group members may inspect a group product

@@ -7,7 +7,7 @@ import json
 import pytest
 import toys
 from sqlalchemy import create_engine, text
-from wisehub.lineage import Condition, LineageStore, SchemaError, lineage, tainted, upgrade
+from wisehub.lineage import Condition, LineageStore, SchemaError, upgrade
 from wisehub.lineage.context import Context
 from wisehub.lineage.schema import head_revision, schema_state
 
@@ -21,7 +21,7 @@ def night(store):
 
 def test_lineage_goes_down_to_raw_and_up_to_dependants(night):
     store, sci = night
-    up = lineage(store, sci.pid)
+    up = store.lineage(sci.pid)
     assert {p.type for p in up.upstream} == {"Raw", "Bias", "Flat"}
     assert sorted(p.attrs["kind"] for p in up.raw) == ["bias"] * 3 + ["flat"] * 2 + ["science"]
     assert up.downstream == []
@@ -36,7 +36,7 @@ def test_prov_export_is_valid_w3c_prov(night):
     import prov.model as pm
 
     store, sci = night
-    lin = lineage(store, sci.pid)
+    lin = store.lineage(sci.pid)
     doc = json.loads(lin.prov_json())
     entities = doc["entity"]
     assert f"uuid:{sci.pid}" in entities and len(entities) == 1 + len(lin.upstream)
@@ -58,7 +58,7 @@ def test_deleted_data_keeps_metadata_and_makes_dependants_rebuild(night):
     assert not store.storage.exists(flat.data_uri)
     with pytest.raises(FileNotFoundError, match="metadata and lineage remain"):
         kept.open()
-    assert lineage(store, sci.pid).upstream  # lineage is intact
+    assert store.lineage(sci.pid).upstream  # lineage is intact
     plan = toys.Science.plan(store=store, frame=sci.raw.frame)
     assert plan.inputs["flat"][0].reasons == ["its data was deleted"]
 
@@ -80,11 +80,11 @@ def test_inspect_and_calibration_selection(night):
 
 def test_invalidation_marks_dependants_stale_queryably(night):
     store, sci = night
-    assert tainted(store) == []
+    assert store.tainted() == []
     store.invalidate(sci.bias.pid)
-    assert {p.type for p in tainted(store)} == {"Flat", "Science"}
-    assert [p.pid for p in tainted(store, "Science")] == [sci.pid]
-    assert lineage(store, sci.pid).invalid_upstream == [sci.bias]
+    assert {p.type for p in store.tainted()} == {"Flat", "Science"}
+    assert [p.pid for p in store.tainted("Science")] == [sci.pid]
+    assert store.lineage(sci.pid).invalid_upstream == [sci.bias]
 
 
 def test_five_line_script_on_toys(night):

@@ -6,7 +6,7 @@ The make() functions are tiny numpy sums so tests exercise the engine, not the r
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -19,6 +19,7 @@ class Raw(Target):
     """Raw frames, registered, never made."""
 
     keys = ("frame",)
+    fields = ("night", "chip", "kind", "filter", "mjd", "level")
 
 
 class Bias(Target):
@@ -42,6 +43,7 @@ class Flat(Target):
     """Flat frames minus the bias; valid for one night."""
 
     keys = ("night", "chip")
+    fields = ("filter",)
     bias = Need(Bias, lambda t: {"night": t.night, "chip": t.chip})
     flats = Select(Raw, lambda t: {"night": t.night, "chip": t.chip, "kind": "flat"})
 
@@ -57,6 +59,7 @@ class Science(Target):
     """A science frame calibrated with its night's bias and the covering flat."""
 
     keys = ("frame",)
+    fields = ("chip", "filter")
     raw = Need(Raw, lambda t: {"frame": t.frame})
     bias = Need(Bias, lambda t: {"night": t.raw.night, "chip": t.raw.chip})
     flat = Calibration(Flat, match=lambda t: {"chip": t.raw.chip}, at=lambda t: t.raw.mjd,
@@ -129,10 +132,15 @@ def register_night(store: LineageStore, night: str = "2024-03-01", chip: str = "
     return frames
 
 
-def get_slow_in_process(url: str, root: str, name: str) -> str:
-    """Open the store at ``url`` as ada and get ``Slow(name)``: run in spawned processes."""
+def get_slow_in_process(url: str, root: str, name: str, start: Any) -> str:
+    """Open the store at ``url`` as ada and get ``Slow(name)``: run in spawned processes.
+
+    Every caller waits at the barrier ``start`` first, so all of them plan and build at
+    the same moment, however long each process took to spawn.
+    """
     from wisehub.lineage import Context
     from wisehub.storage import Storage
 
     store = LineageStore(url, Context("ada"), storage=Storage.local(root))
+    start.wait(timeout=120)
     return Slow.get(store=store, label=name).pid

@@ -19,8 +19,8 @@ from wisehub.catalog.publish import publish
 from wisehub.config import Settings
 from wisehub.dev.ceph import CephCluster
 from wisehub.ingest import open_fits_stack
-from wisehub.lineage import Context, LineageStore, lineage
-from wisehub.lineage.targets import RawFrame, ReducedScienceFrame, register_raw
+from wisehub.lineage import Context, LineageStore
+from wisehub.pipelines.ccd import RawFrame, ReducedScienceFrame, register_raw
 from wisehub.resources import catalog_dir
 from wisehub.samples import SampleSet
 from wisehub.storage.policy import Membership
@@ -71,7 +71,7 @@ def test_samples_on_ceph_from_ingest_to_plain_intake(
     for product in (reduced, reduced.bias, reduced.dark, reduced.flat):
         assert str(product.data_uri).startswith(f"s3://{bucket}/private/ada/")
         assert ada.checksum(str(product.data_uri))[0] == product.checksum
-    up = lineage(store, reduced.pid)
+    up = store.lineage(reduced.pid)
     assert {p.attrs["imagetyp"] for p in up.raw} == {"BIAS", "DARK", "FLAT", "SCIENCE"}
     image = reduced.open()["data"]
     assert np.isfinite(image.values).mean() > 0.99

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def ccd_lineage(raw_lineage):
     """A store with one reduced frame, its bias invalidated and re-made, and a flagged bias."""
-    from wisehub.lineage.targets import MasterBias, RawFrame, ReducedScienceFrame
+    from wisehub.pipelines.ccd import MasterBias, RawFrame, ReducedScienceFrame
 
     store = raw_lineage("viz-lineage")
     frame = RawFrame.query(imagetyp="SCIENCE", chip="ccd1", filter="r",

@@ -11,8 +11,7 @@ import pytest
 import xarray as xr
 from PIL import Image
 from wisehub import viz
-from wisehub.lineage import lineage
-from wisehub.lineage.targets import MasterBias
+from wisehub.pipelines.ccd import MasterBias
 
 
 def _png_pixels(path) -> np.ndarray:
@@ -107,7 +106,7 @@ def test_shower_spectrum_with_log_axes_and_fit(sample_set, tmp_path):
 
 def test_lineage_graph_colours_qc_states(ccd_lineage, tmp_path):
     store, reduced, _, _ = ccd_lineage
-    lin = lineage(store, reduced.pid)
+    lin = store.lineage(reduced.pid)
     nodes, edges = viz.lineage_tables(lin)
     assert set(nodes["state"]) >= {"ok", "process"}
     raw_ids = {p.pid for p in lin.raw}

@@ -25,7 +25,7 @@ def ingest(
     typer.echo(f"ingested {ds.sizes['frame']} frames of {ds.sizes['y']}×{ds.sizes['x']} into {to}")
     if register:
         from wisehub.lineage import default_store
-        from wisehub.lineage.targets import register_raw
+        from wisehub.pipelines.ccd import register_raw
 
         added = register_raw(default_store(), to)
         typer.echo(f"registered {added} raw frame(s) in the lineage store")

@@ -3,6 +3,11 @@
 Products (PROV entities) and processes (PROV activities) live in a SQLAlchemy store; every
 read is scoped to a :class:`Context` (user, groups, projects). :class:`Target` classes
 declare inputs as queries and ``Target.get(**keys)`` makes only what is missing or stale.
+This package is the engine only; pipelines of targets live in :mod:`wisehub.pipelines`.
+
+Layers, each importing only those before it: ``models``/``context``/``schema`` →
+``conditions`` → ``product`` → ``graph`` → ``store`` → ``query`` → ``inputs``/``code`` →
+``plan`` → ``claims``/``build`` → ``target``.
 
 >>> from wisehub.lineage import Context, LineageStore
 >>> store = LineageStore("sqlite://", Context("ada"))
@@ -10,11 +15,14 @@ declare inputs as queries and ``Target.get(**keys)`` makes only what is missing 
 'private'
 """
 
+from wisehub.lineage.code import CodeVersion
+from wisehub.lineage.conditions import Condition
 from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError
-from wisehub.lineage.graph import Lineage, lineage, tainted
+from wisehub.lineage.graph import Lineage
+from wisehub.lineage.inputs import Calibration, Each, Need, Result, Select, TargetError
 from wisehub.lineage.plan import OUTDATED, TO_BUILD, UP_TO_DATE, PlanNode
 from wisehub.lineage.product import ProductView
-from wisehub.lineage.query import Condition, Query
+from wisehub.lineage.query import Query
 from wisehub.lineage.schema import SchemaError, upgrade
 from wisehub.lineage.store import (
     LineageStore,
@@ -22,15 +30,7 @@ from wisehub.lineage.store import (
     default_store,
     set_default_store,
 )
-from wisehub.lineage.target import (
-    Calibration,
-    Each,
-    Need,
-    Result,
-    Select,
-    Target,
-    TargetError,
-)
+from wisehub.lineage.target import Target, forget_code_versions
 
 __all__ = [
     "OUTDATED",
@@ -38,6 +38,7 @@ __all__ = [
     "TO_BUILD",
     "UP_TO_DATE",
     "Calibration",
+    "CodeVersion",
     "Condition",
     "Context",
     "Each",
@@ -55,8 +56,7 @@ __all__ = [
     "TargetError",
     "UnknownProductError",
     "default_store",
-    "lineage",
+    "forget_code_versions",
     "set_default_store",
-    "tainted",
     "upgrade",
 ]

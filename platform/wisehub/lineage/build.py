@@ -24,19 +24,12 @@ import dask
 import xarray as xr
 
 from wisehub.lineage.claims import claim
+from wisehub.lineage.conditions import attr_key
+from wisehub.lineage.inputs import Calibration, Each, Need, Result, Select, TargetError
 from wisehub.lineage.models import utcnow
-from wisehub.lineage.plan import UP_TO_DATE, PlanNode, differences
+from wisehub.lineage.plan import UP_TO_DATE, PlanNode, TargetClass, differences
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.store import LineageStore, ProcessRecord
-from wisehub.lineage.target import (
-    Calibration,
-    Each,
-    Need,
-    Result,
-    Select,
-    Target,
-    TargetError,
-)
 from wisehub.storage import StorageError, layout_prefix
 from wisehub.storage.zarrio import product_key, write_staged
 
@@ -45,7 +38,7 @@ from wisehub.storage.zarrio import product_key, write_staged
 class NodeSpec:
     """What a build task needs to know about its node (picklable)."""
 
-    target: type[Target]
+    target: TargetClass
     keys: dict[str, Any]
     params: dict[str, Any]
     force: bool
@@ -110,7 +103,7 @@ def build_node(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]]
     with claim(store.engine, target_key):
         latest = store.latest(target_key)
         if latest is not None and not (spec.force and latest.created_at < spec.planned_at) \
-                and not differences(store, latest, cls.code_version(), spec.params, wanted):
+                and not differences(store, latest, cls.code(), spec.params, wanted):
             return latest.pid
         return _make(store, spec, inputs, target_key).pid
 
@@ -132,14 +125,21 @@ def _make(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]],
         result = target.make()
     if not isinstance(result, Result):
         result = Result(data=result)
+    undeclared = sorted(set(map(attr_key, result.attrs)) - cls.attributes())
+    if undeclared:
+        raise TargetError(f"{cls.type_name}.make() returned attributes {', '.join(undeclared)} "
+                          f"that the class does not declare; add them to {cls.__name__}.fields "
+                          "so queries on them are checked")
     flags = int(target.verify(result))
     name = result.name or "-".join([cls.type_name, *(str(v) for v in spec.keys.values())])
     stored = None
     if result.data is not None:
         stored = _write(store, cls, name, result)
+    code = cls.code()
     process = ProcessRecord(recipe=f"{cls.__module__}.{cls.__qualname__}",
-                            code_version=cls.code_version(), target_keys=spec.keys,
-                            parameters=spec.params, environment=environment(),
+                            code_version=code.version, target_keys=spec.keys,
+                            parameters=spec.params,
+                            environment={**environment(), "code": code.parts},
                             host=socket.gethostname(), started_at=started)
     try:
         return store.register(cls.type_name, name=name, attrs={**spec.keys, **result.attrs},
@@ -151,7 +151,7 @@ def _make(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]],
         raise
 
 
-def _check_usable(target: Target, role: str, product: ProductView, at: float | None) -> None:
+def _check_usable(target: Any, role: str, product: ProductView, at: float | None) -> None:
     if product.quality_flags or product.is_valid == 0:
         raise TargetError(
             f"{target!r} needs {role} {product.type} {product.name} ({product.pid}), which "
@@ -166,7 +166,7 @@ def _check_usable(target: Target, role: str, product: ProductView, at: float | N
         )
 
 
-def _write(store: LineageStore, cls: type[Target], name: str, result: Result) -> Any:
+def _write(store: LineageStore, cls: TargetClass, name: str, result: Result) -> Any:
     if store.storage is None:
         raise StorageError(f"{cls.type_name} produced data but the lineage store has no "
                            "storage; open it with storage=get_storage(settings)")

@@ -52,9 +52,7 @@ def show(pid: PidArg) -> None:
 @app.command("tree")
 def tree(pid: PidArg) -> None:
     """Print what a product was made from (down to raw data) and what depends on it."""
-    from wisehub.lineage.graph import lineage
-
-    found = lineage(_store(), pid)
+    found = _store().lineage(pid)
     typer.echo(found.tree())
     if found.downstream:
         typer.echo("depended on by:")
@@ -70,12 +68,10 @@ def prov(
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
 ) -> None:
     """Export a product's lineage as W3C PROV."""
-    from wisehub.lineage.graph import lineage
-
     if fmt not in ("json", "provn"):
         raise typer.BadParameter(f"unknown format {fmt!r}: use json or provn",
                                  param_hint="--format")
-    found = lineage(_store(), pid)
+    found = _store().lineage(pid)
     text = found.prov_json() if fmt == "json" else found.prov_n()
     if output:
         output.write_text(text)
@@ -86,11 +82,9 @@ def prov(
 @app.command("invalidate")
 def invalidate(pid: PidArg) -> None:
     """Mark a product bad: calibration selection skips it, dependants become stale."""
-    from wisehub.lineage.graph import tainted
-
     store = _store()
     product = store.invalidate(pid)
-    stale = [p for p in tainted(store) if p.pid != product.pid]
+    stale = [p for p in store.tainted() if p.pid != product.pid]
     typer.echo(f"{product.type} {product.name} marked bad; {len(stale)} dependant(s) stale")
 
 
@@ -109,7 +103,7 @@ def inspect(
 def register_raw(store_url: Annotated[str, typer.Argument(
         help="an ingested Zarr store (path or URL) with dims frame, y, x")]) -> None:
     """Register each frame of an ingested store as a RawFrame product (skips known ones)."""
-    from wisehub.lineage.targets import register_raw as register
+    from wisehub.pipelines.ccd import register_raw as register
 
     store = _store()
     options = store.storage.storage_options if store.storage else None

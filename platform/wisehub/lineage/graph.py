@@ -1,8 +1,9 @@
 """Lineage queries both ways, and W3C PROV export (PROV-JSON, PROV-N) with the ``prov`` package.
 
 Upstream follows *generated-by* then *used* edges down to raw data; downstream follows them
-the other way, to everything that depends on a product. Both are recursive SQL (CTEs) and
-only ever return products the store's context may read.
+the other way, to everything that depends on a product. Both are recursive SQL (CTEs, built
+here) that the store runs in its context (``store.lineage(pid)``, ``store.tainted()``), so
+they only ever return products that context may read.
 
 >>> from wisehub.lineage import Context, LineageStore
 >>> from wisehub.lineage.store import ProcessRecord
@@ -10,9 +11,9 @@ only ever return products the store's context may read.
 >>> raw = store.register("Raw", name="r1")
 >>> bias = store.register("Bias", name="b1", used={"raws": [raw.pid]},
 ...                       process=ProcessRecord(recipe="demo", code_version="1"))
->>> [p.name for p in lineage(store, bias.pid).upstream]
+>>> [p.name for p in store.lineage(bias.pid).upstream]
 ['r1']
->>> print(lineage(store, bias.pid).tree())
+>>> print(store.lineage(bias.pid).tree())
 Bias b1
 └── raws: Raw r1
 """
@@ -25,15 +26,15 @@ from typing import Any
 import prov.model as pm
 from sqlalchemy import select
 
-from wisehub.lineage.models import Process, Product, Used
+from wisehub.lineage.models import Product, Used
 from wisehub.lineage.product import ProductView
-from wisehub.lineage.store import LineageStore
 
 NAMESPACE = ("wisehub", "urn:wisehub:")
 UUID_NS = ("uuid", "urn:uuid:")
 
 
-def _upstream_seqs(start: int) -> Any:
+def upstream_seqs(start: int) -> Any:
+    """A recursive CTE of the ``seq`` of a product and everything it was made from."""
     up = select(Product.seq.label("seq")).where(Product.seq == start).cte("up", recursive=True)
     step = (select(Used.product_seq)
             .join(Product, Product.process_seq == Used.process_seq)
@@ -41,7 +42,8 @@ def _upstream_seqs(start: int) -> Any:
     return up.union(step)
 
 
-def _downstream_seqs(starts: Any) -> Any:
+def downstream_seqs(starts: Any) -> Any:
+    """A recursive CTE of the ``seq`` of products and everything made from them."""
     down = select(Product.seq.label("seq")).where(Product.seq.in_(starts)).cte(
         "down", recursive=True)
     step = (select(Product.seq)
@@ -150,45 +152,3 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def lineage(store: LineageStore, pid: str) -> Lineage:
-    """Upstream and downstream of a readable product, limited to readable products."""
-    readable = store.context.readable()
-    with store.session() as session:
-        root = store._row(session, pid)
-        up = _upstream_seqs(root.seq)
-        down = _downstream_seqs([root.seq])
-        ups = session.scalars(select(Product).join(up, up.c.seq == Product.seq)
-                              .where(readable, Product.seq != root.seq)
-                              .order_by(Product.seq)).all()
-        downs = session.scalars(select(Product).join(down, down.c.seq == Product.seq)
-                                .where(readable, Product.seq != root.seq)
-                                .order_by(Product.seq)).all()
-        rows = [root, *ups, *downs]
-        views = store._views(session, rows)
-        visible = {r.seq: v.pid for r, v in zip(rows, views, strict=True)}
-        proc_seqs = {r.process_seq for r in rows if r.process_seq is not None}
-        processes = {p.pid: {c.key: getattr(p, c.key) for c in Process.__table__.columns}
-                     for p in session.scalars(select(Process)
-                                              .where(Process.seq.in_(proc_seqs)))}
-        edges = []
-        for product_seq, role, used_seq in session.execute(
-                select(Product.seq, Used.role, Used.product_seq)
-                .join(Used, Used.process_seq == Product.process_seq)
-                .where(Product.seq.in_(list(visible)), Used.product_seq.in_(list(visible)))):
-            edges.append((visible[product_seq], role, visible[used_seq]))
-    return Lineage(views[0], views[1:1 + len(ups)], views[1 + len(ups):], sorted(edges),
-                   processes)
-
-
-def tainted(store: LineageStore, type_name: str | None = None) -> list[ProductView]:
-    """Readable products that depend (transitively) on a product marked bad: stale ones."""
-    bad = select(Product.seq).where(Product.is_valid == 0)
-    down = _downstream_seqs(bad)
-    stmt = (select(Product).join(down, down.c.seq == Product.seq)
-            .where(store.context.readable(), Product.is_valid != 0))
-    if type_name is not None:
-        stmt = stmt.where(Product.type == type_name)
-    with store.session() as session:
-        return store._views(session, session.scalars(stmt.order_by(Product.seq)).all())

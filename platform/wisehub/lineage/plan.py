@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from wisehub.lineage.code import changed_parts
+from wisehub.lineage.conditions import Condition, conditions_from
+from wisehub.lineage.inputs import Calibration, Each, Need, Select, TargetError
 from wisehub.lineage.product import ProductView
-from wisehub.lineage.query import Condition, conditions_from
 from wisehub.lineage.store import LineageStore
-from wisehub.lineage.target import Calibration, Each, Need, Select, Target, TargetError
+
+# A target class, as planning and building see it (the Target base class sits above them).
+TargetClass = Any
 
 TO_BUILD = "to be built"
 OUTDATED = "outdated"
@@ -32,7 +36,7 @@ class PlanNode:
     ``inputs`` maps roles to selected products (leaves) or child :class:`PlanNode` s.
     """
 
-    target: type[Target]
+    target: TargetClass
     keys: dict[str, Any]
     params: dict[str, Any]
     target_key: str
@@ -101,11 +105,12 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def differences(store: LineageStore, product: ProductView, code_version: str,
+def differences(store: LineageStore, product: ProductView, code: Any,
                 params: dict[str, Any], inputs: dict[str, set[str] | None]) -> list[str]:
     """Why ``product`` is stale against the current code, parameters and inputs ([] if not).
 
-    ``inputs`` maps roles to the product ids now selected, or None for inputs to be remade.
+    ``code`` is the target's :class:`~wisehub.lineage.code.CodeVersion`; ``inputs`` maps
+    roles to the product ids now selected, or None for inputs to be remade.
     """
     reasons = []
     if product.is_valid == 0:
@@ -113,8 +118,12 @@ def differences(store: LineageStore, product: ProductView, code_version: str,
     if product.data_uri and product.data_deleted_at is not None:
         reasons.append("its data was deleted")
     process, used = store.provenance(product.pid)
-    if process.get("code_version") != code_version:
-        reasons.append(f"code version changed ({process.get('code_version')} → {code_version})")
+    if process.get("code_version") != code.version:
+        before = (process.get("environment") or {}).get("code") or {}
+        which = changed_parts(before, code.parts) if before and code.parts else []
+        detail = f": {', '.join(which)} changed" if which else ""
+        reasons.append(f"code version changed ({process.get('code_version')} → "
+                       f"{code.version}{detail})")
     if _canonical(process.get("parameters", {})) != _canonical(params):
         reasons.append("parameters changed")
     for role in sorted(set(inputs) | set(used)):
@@ -160,7 +169,7 @@ class Planner:
         self._stack: list[str] = []
         self._names: list[str] = []
 
-    def plan(self, cls: type[Target], keys: dict[str, Any], params: dict[str, Any] | None = None,
+    def plan(self, cls: TargetClass, keys: dict[str, Any], params: dict[str, Any] | None = None,
              *, force: bool = False, existing: ProductView | None = None) -> PlanNode:
         """Plan one target (and, recursively, its inputs)."""
         root = not self._stack
@@ -185,7 +194,7 @@ class Planner:
         self._memo[memo_key] = node
         return node
 
-    def _plan(self, cls: type[Target], keys: dict[str, Any], params: dict[str, Any],
+    def _plan(self, cls: TargetClass, keys: dict[str, Any], params: dict[str, Any],
               target_key: str, force: bool, existing: ProductView | None,
               root: bool) -> PlanNode:
         node = PlanNode(cls, keys, params, target_key, cls.code_version(), force=force)
@@ -217,13 +226,13 @@ class Planner:
                       else {x.pid if isinstance(x, ProductView) else x.product.pid  # type: ignore[union-attr]
                             for x in items})
                for role, items in node.inputs.items()}
-        node.reasons = differences(self.store, node.product, node.code_version, params, now)
+        node.reasons = differences(self.store, node.product, cls.code(), params, now)
         if force:
             node.reasons.insert(0, "forced")
         node.status = OUTDATED if node.reasons else UP_TO_DATE
         return node
 
-    def _registered(self, cls: type[Target], keys: dict[str, Any]) -> ProductView:
+    def _registered(self, cls: TargetClass, keys: dict[str, Any]) -> ProductView:
         conditions = (*conditions_from(**keys), Condition("is_valid", ">=", 1))
         found = self.store.select(cls.type_name, conditions, limit=2)
         if not found:
@@ -232,12 +241,12 @@ class Planner:
                               "ingest the raw data first (`wisehub ingest`)")
         return found[0]
 
-    def _attach(self, node: PlanNode, target: Target, role: str, child: PlanNode) -> None:
+    def _attach(self, node: PlanNode, target: Any, role: str, child: PlanNode) -> None:
         node.inputs[role] = [child]
         ready = child.status == UP_TO_DATE and child.product is not None
         setattr(target, role, child.product if ready else _Pending(child))
 
-    def _select(self, node: PlanNode, target: Target, role: str, spec: Select) -> None:
+    def _select(self, node: PlanNode, target: Any, role: str, spec: Select) -> None:
         where = spec.where(target)
         conditions = (*conditions_from(**where), Condition("is_valid", ">=", 1))
         found = self.store.select(spec.type_name, conditions)
@@ -259,7 +268,7 @@ class Planner:
         node.inputs[role] = list(found)
         setattr(target, role, found if spec.many else found[0])
 
-    def _each(self, node: PlanNode, target: Target, role: str, spec: Each) -> None:
+    def _each(self, node: PlanNode, target: Any, role: str, spec: Each) -> None:
         where = spec.where(target)
         conditions = (*conditions_from(**where), Condition("is_valid", ">=", 1))
         sources = self.store.select(spec.source, conditions)
@@ -275,7 +284,7 @@ class Planner:
         setattr(target, role, [c.product if c.status == UP_TO_DATE else _Pending(c)
                                for c in children])
 
-    def _calibration(self, node: PlanNode, target: Target, role: str,
+    def _calibration(self, node: PlanNode, target: Any, role: str,
                      spec: Calibration) -> None:
         at, match = float(spec.at(target)), spec.match(target)
         chosen = self.store.calibration(spec.type_name, conditions_from(**match), at)

@@ -3,21 +3,36 @@
 ``frame.chip`` reads a searchable attribute, ``frame.imstat.stdev`` a metadata record, and
 ``frame.flat`` follows the *used* edge of the process that made ``frame`` to the flat it
 read. The view is a snapshot; ask the store again for fresh QC state.
+
+Reading an attribute never queries the database: attributes and metadata come with the
+view, and the inputs (``links``) either came prefetched with a query's results or are read
+once, on the first link followed, and kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wisehub.lineage.context import PRIVILEGE_NAMES
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from wisehub.lineage.graph import Lineage
-    from wisehub.lineage.store import LineageStore
+    from wisehub.storage import Storage
+
+
+class ProductSource(Protocol):
+    """What a view needs from the store that read it (the store satisfies this)."""
+
+    storage: Storage | None
+
+    def inputs(self, pid: str) -> dict[str, list[ProductView]]:
+        """The products the process that made ``pid`` used, by role."""
+
+    def lineage(self, pid: str) -> Any:
+        """Upstream and downstream of ``pid``."""
 
 
 class Record(dict):
@@ -63,7 +78,8 @@ class ProductView:
     target_key: str | None
     code_version: str | None
     process_pid: str | None
-    store: LineageStore | None = field(default=None, repr=False)
+    store: ProductSource | None = field(default=None, repr=False)
+    links: dict[str, list[ProductView]] | None = field(default=None, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProductView) and other.pid == self.pid
@@ -80,7 +96,7 @@ class ProductView:
         return PRIVILEGE_NAMES[self.privilege_level]
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name == "store":
+        if name.startswith("_") or name in ("store", "links"):
             raise AttributeError(name)
         attrs = self.__dict__.get("attrs", {})
         if name in attrs:
@@ -89,13 +105,15 @@ class ProductView:
         if name in meta:
             value = meta[name]
             return Record(value) if isinstance(value, dict) else value
-        store = self.__dict__.get("store")
-        if store is not None and self.process_pid is not None:
-            linked = store.inputs(self.pid).get(name)
-            if linked is not None:
-                return linked[0] if len(linked) == 1 else linked
+        known = self.__dict__.get("links") is not None
+        linked = None
+        if known or (self.__dict__.get("store") is not None and self.__dict__.get("process_pid")):
+            linked = self.inputs().get(name)
+        if linked is not None:
+            return linked[0] if len(linked) == 1 else linked
         raise AttributeError(
-            f"{self.type} {self.name} has no attribute, metadata or input {name!r}"
+            f"{self.type} {self.name} has no attribute, metadata or input {name!r}; it has "
+            f"{', '.join([*attrs, *meta, *(self.links or {})]) or 'none'}"
         )
 
     @property
@@ -115,16 +133,16 @@ class ProductView:
         return open_zarr(str(self.data_uri), options).wise.with_pid(self.pid)
 
     def inputs(self) -> dict[str, list[ProductView]]:
-        """What the process that made this product used, by input role."""
-        return self._need_store().inputs(self.pid)
+        """What the process that made this product used, by input role (read once, kept)."""
+        if self.links is None:
+            self.links = self._need_store().inputs(self.pid) if self.process_pid else {}
+        return self.links
 
-    def lineage(self) -> Lineage:
-        """Upstream (down to raw data) and downstream of this product."""
-        from wisehub.lineage.graph import lineage
+    def lineage(self) -> Any:
+        """Upstream (down to raw data) and downstream of this product: a ``Lineage``."""
+        return self._need_store().lineage(self.pid)
 
-        return lineage(self._need_store(), self.pid)
-
-    def _need_store(self) -> LineageStore:
+    def _need_store(self) -> ProductSource:
         if self.store is None:
             raise RuntimeError(f"{self!r} is detached from a store")
         return self.store

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, select, update
 from sqlalchemy.orm import Session
 
+from wisehub.lineage.conditions import Condition, attr_key, statement
 from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError, privilege_level
+from wisehub.lineage.graph import Lineage, downstream_seqs, upstream_seqs
 from wisehub.lineage.models import Attribute, Process, Product, Used, utcnow
 from wisehub.lineage.product import ProductView
-from wisehub.lineage.query import Condition, attr_key, statement
 from wisehub.lineage.schema import ensure_current
 from wisehub.storage import Storage, StoredObject
 
@@ -136,7 +137,10 @@ class LineageStore:
         return Session(self.engine, expire_on_commit=False)
 
     # ------------------------------------------------------------------ reads
-    def _views(self, session: Session, rows: Sequence[Product]) -> list[ProductView]:
+    def _views(self, session: Session, rows: Sequence[Product], *,
+               prefetch: bool = False) -> list[ProductView]:
+        """Views of rows: attributes and process ids in bulk; with ``prefetch``, also the
+        readable products each row's process used (``links``), in bulk."""
         if not rows:
             return []
         seqs = [r.seq for r in rows]
@@ -150,7 +154,7 @@ class LineageStore:
             for seq, pid in session.execute(select(Process.seq, Process.pid)
                                             .where(Process.seq.in_(list(procs)))):
                 procs[seq] = pid
-        return [ProductView(
+        views = [ProductView(
             pid=r.pid, type=r.type, name=r.name, owner=r.owner, group=r.group_name,
             project=r.project, privilege_level=r.privilege, created_at=r.created_at,
             data_uri=r.data_uri, checksum=r.checksum, size=r.size,
@@ -159,6 +163,30 @@ class LineageStore:
             valid_to=r.valid_to, target_key=r.target_key, code_version=r.code_version,
             process_pid=procs.get(r.process_seq) if r.process_seq else None, store=self,
         ) for r in rows]
+        if prefetch:
+            self._link(session, rows, views)
+        return views
+
+    def _link(self, session: Session, rows: Sequence[Product], views: list[ProductView]) -> None:
+        """Fill ``links`` of every view: a few statements for all of them, not one each."""
+        proc_seqs = sorted({r.process_seq for r in rows if r.process_seq is not None})
+        edges: list[tuple[int, str, Product]] = []
+        for chunk in range(0, len(proc_seqs), 500):
+            edges += session.execute(
+                select(Used.process_seq, Used.role, Product)
+                .join(Product, Product.seq == Used.product_seq)
+                .where(Used.process_seq.in_(proc_seqs[chunk:chunk + 500]),
+                       self.context.readable())
+                .order_by(Used.role, Product.seq)).tuples().all()
+        distinct = list({p.seq: p for _, _, p in edges}.values())
+        used_views = dict(zip((p.seq for p in distinct), self._views(session, distinct),
+                              strict=True))
+        by_process: dict[int, dict[str, list[ProductView]]] = {}
+        for proc_seq, role, product in edges:
+            by_process.setdefault(proc_seq, {}).setdefault(role, []).append(
+                used_views[product.seq])
+        for row, view in zip(rows, views, strict=True):
+            view.links = by_process.get(row.process_seq, {}) if row.process_seq else {}
 
     def _row(self, session: Session, pid: str) -> Product:
         row = session.scalar(select(Product).where(Product.pid == str(pid),
@@ -176,13 +204,17 @@ class LineageStore:
             return self._views(session, [self._row(session, pid)])[0]
 
     def select(self, type_name: str | None, conditions: Iterable[Condition], *,
-               limit: int | None = None) -> list[ProductView]:
-        """Readable products of a type meeting all conditions, newest first."""
+               limit: int | None = None, prefetch: bool = False) -> list[ProductView]:
+        """Readable products of a type meeting all conditions, newest first.
+
+        ``prefetch=True`` also reads, for all of them at once, the products each one used,
+        so following links (``frame.flat``) costs no further query.
+        """
         stmt = statement(type_name, tuple(conditions)).where(self.context.readable())
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.session() as session:
-            return self._views(session, session.scalars(stmt).all())
+            return self._views(session, session.scalars(stmt).all(), prefetch=prefetch)
 
     def count(self, type_name: str | None, conditions: Iterable[Condition]) -> int:
         """How many readable products meet the conditions."""
@@ -262,6 +294,44 @@ class LineageStore:
             for (role, _), view in zip(used, views, strict=True):
                 out.setdefault(role, []).append(view)
             return out
+
+    def lineage(self, pid: str) -> Lineage:
+        """Upstream and downstream of a readable product, limited to readable products."""
+        readable = self.context.readable()
+        with self.session() as session:
+            root = self._row(session, pid)
+            up, down = upstream_seqs(root.seq), downstream_seqs([root.seq])
+            ups = session.scalars(select(Product).join(up, up.c.seq == Product.seq)
+                                  .where(readable, Product.seq != root.seq)
+                                  .order_by(Product.seq)).all()
+            downs = session.scalars(select(Product).join(down, down.c.seq == Product.seq)
+                                    .where(readable, Product.seq != root.seq)
+                                    .order_by(Product.seq)).all()
+            rows = [root, *ups, *downs]
+            views = self._views(session, rows)
+            visible = {r.seq: v.pid for r, v in zip(rows, views, strict=True)}
+            proc_seqs = {r.process_seq for r in rows if r.process_seq is not None}
+            processes = {p.pid: {c.key: getattr(p, c.key) for c in Process.__table__.columns}
+                         for p in session.scalars(select(Process)
+                                                  .where(Process.seq.in_(proc_seqs)))}
+            edges = [(visible[product_seq], role, visible[used_seq])
+                     for product_seq, role, used_seq in session.execute(
+                         select(Product.seq, Used.role, Used.product_seq)
+                         .join(Used, Used.process_seq == Product.process_seq)
+                         .where(Product.seq.in_(list(visible)),
+                                Used.product_seq.in_(list(visible))))]
+        return Lineage(views[0], views[1:1 + len(ups)], views[1 + len(ups):], sorted(edges),
+                       processes)
+
+    def tainted(self, type_name: str | None = None) -> list[ProductView]:
+        """Readable products that depend (transitively) on a product marked bad: stale ones."""
+        down = downstream_seqs(select(Product.seq).where(Product.is_valid == 0))
+        stmt = (select(Product).join(down, down.c.seq == Product.seq)
+                .where(self.context.readable(), Product.is_valid != 0))
+        if type_name is not None:
+            stmt = stmt.where(Product.type == type_name)
+        with self.session() as session:
+            return self._views(session, session.scalars(stmt.order_by(Product.seq)).all())
 
     # ----------------------------------------------------------------- writes
     def register(self, type_name: str, *, name: str, attrs: Mapping[str, Any] | None = None,

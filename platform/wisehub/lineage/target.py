@@ -11,173 +11,87 @@ default parameters, and its inputs, in the order they resolve:
 Input callables receive the target being planned, with its keys, parameters and the inputs
 resolved so far as attributes. ``make()`` then finds every input as an attribute too.
 
+Searchable attributes are the keys plus ``fields`` (what ``make()`` adds as ``attrs``), so
+``Note.night == "..."`` builds a query and a typo fails at once:
+
 >>> class Note(Target):
 ...     keys = ("night",)
+...     fields = ("chip",)
 >>> Note.type_name, Note.buildable, Note.night
 ('Note', False, <Field Note.night>)
+>>> Note.chp  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+AttributeError: Note has no field 'chp'; its fields are: chip, night (attributes), ...
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from wisehub.lineage.query import Condition, Field, Query, conditions_from
+from wisehub.lineage import code as codever
+from wisehub.lineage.build import execute
+from wisehub.lineage.conditions import COLUMNS, Condition, attr_key, conditions_from
+from wisehub.lineage.inputs import Input, Result, TargetError, register_target
+from wisehub.lineage.plan import Planner, PlanNode
+from wisehub.lineage.query import Field, Query
+from wisehub.lineage.store import LineageStore, default_store
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from wisehub.lineage.plan import PlanNode
     from wisehub.lineage.product import ProductView
-    from wisehub.lineage.store import LineageStore
-
-
-class TargetError(ValueError):
-    """A target cannot be planned: bad keys, nothing selected, ambiguity, a cycle, failed QC."""
-
-
-@dataclass
-class Result:
-    """What ``make()`` returns: data to store, plus metadata, attributes and a validity window.
-
-    ``valid`` is ``(from, to)`` in MJD; ``meta`` holds records such as ``imstat``;
-    ``attrs`` are searchable on top of the target's keys.
-    """
-
-    data: xr.Dataset | xr.DataArray | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    attrs: dict[str, Any] = field(default_factory=dict)
-    valid: tuple[float, float] | None = None
-    name: str | None = None
-
-
-class _Input:
-    """Base of input declarations; the attribute name becomes the input role."""
-
-    role: str = ""
-
-    def __init__(self, target: type[Target] | str) -> None:
-        self.target = target
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.role = name
-
-    def __get__(self, instance: Any, owner: type) -> Any:
-        if instance is None:
-            return self
-        raise TargetError(f"input {self.role!r} of {owner.__name__} is not resolved yet; "
-                          "input callables may only use keys, parameters and earlier inputs")
-
-    @property
-    def type_name(self) -> str:
-        """The product type this input selects."""
-        return self.target if isinstance(self.target, str) else self.target.type_name
-
-    def target_class(self) -> type[Target]:
-        """The input's target class (a name given as a forward reference is looked up)."""
-        return target_class(self.target) if isinstance(self.target, str) else self.target
-
-
-class Select(_Input):
-    """Existing products selected by attributes: ``Select(RawFrame, lambda t: {...})``.
-
-    ``many=False`` needs exactly one candidate unless ``newest=True`` picks the newest.
-    Products a person marked bad (``is_valid == 0``) are never selected.
-    """
-
-    def __init__(self, target: type[Target] | str, where: Callable[[Any], dict[str, Any]], *,
-                 many: bool = True, min_count: int = 1, newest: bool = False) -> None:
-        super().__init__(target)
-        self.where, self.many, self.min_count, self.newest = where, many, min_count, newest
-
-
-class Need(_Input):
-    """Another target, got with keys computed from this one (made if missing or stale)."""
-
-    def __init__(self, target: type[Target] | str, keys: Callable[[Any], dict[str, Any]]) -> None:
-        super().__init__(target)
-        self.keys = keys
-
-
-class Calibration(_Input):
-    """Astro-WISE calibration selection, with a fallback target to make.
-
-    ``match`` gives the attributes to match (chip, filter), ``at`` the observation time
-    (MJD), ``build`` the keys of the target to make when no valid product covers ``at``.
-    """
-
-    def __init__(self, target: type[Target] | str, match: Callable[[Any], dict[str, Any]],
-                 at: Callable[[Any], float],
-                 build: Callable[[Any], dict[str, Any]] | None = None) -> None:
-        super().__init__(target)
-        self.match, self.at, self.build = match, at, build
-
-
-class Each(_Input):
-    """One ``target`` per product a query selects: ``Each(Reduced, RawFrame, where, keys)``.
-
-    ``where`` gives the attributes of the source products (e.g. the raw science frames of
-    a night and filter); ``keys`` turns each source product into the target's keys.
-    """
-
-    def __init__(self, target: type[Target] | str, source: type[Target] | str,
-                 where: Callable[[Any], dict[str, Any]],
-                 keys: Callable[[ProductView], dict[str, Any]], *, min_count: int = 1) -> None:
-        super().__init__(target)
-        self.source = source if isinstance(source, str) else source.type_name
-        self.where, self.keys, self.min_count = where, keys, min_count
 
 
 class _TargetMeta(type):
-    """Lets ``Frame.chip == "ccd51"`` build a query on the class."""
+    """Lets ``Frame.chip == "ccd51"`` build a query on the class; unknown names fail."""
 
     def __getattr__(cls, name: str) -> Field:
         if name.startswith("_"):
             raise AttributeError(name)
-        return Field(cls.type_name, name)
+        key = attr_key(name)
+        attributes = cls.attributes()  # type: ignore[attr-defined]
+        if key not in attributes and key not in COLUMNS:
+            raise AttributeError(
+                f"{cls.type_name} has no field {name!r}; its fields are: "  # type: ignore[attr-defined]
+                f"{', '.join(sorted(attributes)) or '(none)'} (attributes), "
+                f"{', '.join(sorted(COLUMNS))} (columns)")
+        return Field(cls.type_name, name)  # type: ignore[attr-defined]
 
     @property
     def buildable(cls) -> bool:
         """Whether the class defines ``make()`` (raw data is registered, not made)."""
-        return cls.make is not Target.make
-
-
-Field.__repr__ = lambda self: f"<Field {self.type_name}.{self.key}>"  # type: ignore[method-assign]
-
-_REGISTRY: dict[str, type[Target]] = {}
-
-
-def target_class(type_name: str) -> type[Target]:
-    """The target class registered under a product type name."""
-    try:
-        return _REGISTRY[type_name]
-    except KeyError:
-        raise TargetError(f"no target class is named {type_name!r}; import the module that "
-                          "defines it") from None
+        return cls.make is not Target.make  # type: ignore[attr-defined]
 
 
 class Target(metaclass=_TargetMeta):
-    """Base class of targets. Subclasses set ``keys``, ``params``, inputs and ``make()``."""
+    """Base class of targets. Subclasses set ``keys``, ``params``, inputs and ``make()``.
+
+    ``fields`` names the searchable attributes besides the keys (those ``make()`` returns
+    in ``Result.attrs``, or that registration gives raw data). ``uses`` lists library
+    modules or functions ``make()`` calls in ways the code-version walk cannot see
+    (:mod:`wisehub.lineage.code`); ``version`` pins the code version by hand instead.
+    """
 
     keys: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[tuple[str, ...]] = ()
     params: ClassVar[dict[str, Any]] = {}
     version: ClassVar[str | None] = None
+    uses: ClassVar[tuple[Any, ...]] = ()
     type_name: ClassVar[str] = "Target"
-    inputs: ClassVar[dict[str, _Input]] = {}
+    inputs: ClassVar[dict[str, Input]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.type_name = cls.__dict__.get("type_name", cls.__name__)
-        inputs: dict[str, _Input] = {}
+        inputs: dict[str, Input] = {}
         for klass in reversed(cls.__mro__):
-            inputs.update({k: v for k, v in vars(klass).items() if isinstance(v, _Input)})
+            inputs.update({k: v for k, v in vars(klass).items() if isinstance(v, Input)})
         cls.inputs = inputs
-        cls._code_version = None
-        _REGISTRY[cls.type_name] = cls
+        register_target(cls)
 
     def __init__(self, keys: dict[str, Any], params: dict[str, Any]) -> None:
         self.__dict__.update(params)
@@ -190,15 +104,22 @@ class Target(metaclass=_TargetMeta):
 
     # ----------------------------------------------------------- declarations
     @classmethod
-    def code_version(cls) -> str:
-        """``version`` if given, else a hash of the source of ``make`` and ``verify``."""
+    def attributes(cls) -> frozenset[str]:
+        """The searchable attribute names: the keys and ``fields`` (stored form)."""
+        return frozenset(attr_key(k) for k in (*cls.keys, *cls.fields))
+
+    @classmethod
+    def code(cls) -> codever.CodeVersion:
+        """The code version with its parts: ``version`` if pinned, else ``make``/``verify``
+        and the library code they reach (see :mod:`wisehub.lineage.code`)."""
         if cls.version is not None:
-            return cls.version
-        if cls._code_version is None:
-            source = "".join(inspect.getsource(f) for f in (cls.make, cls.verify)
-                             if f not in (Target.make, Target.verify))
-            cls._code_version = hashlib.sha256(source.encode()).hexdigest()[:16]
-        return cls._code_version
+            return codever.CodeVersion(cls.version, {})
+        return _code_of(cls)
+
+    @classmethod
+    def code_version(cls) -> str:
+        """The code version string recorded with every product this target makes."""
+        return cls.code().version
 
     @classmethod
     def split(cls, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -245,10 +166,6 @@ class Target(metaclass=_TargetMeta):
         "outdated" or "up to date". ``force=True`` remakes this product. ``use`` overrides
         the selection of named inputs with explicit products (or product ids).
         """
-        from wisehub.lineage.build import execute
-        from wisehub.lineage.plan import Planner
-        from wisehub.lineage.store import default_store
-
         store = store or default_store()
         keys, params = cls.split(kwargs)
         plan = Planner(store, use=use).plan(cls, keys, params, force=force)
@@ -261,10 +178,27 @@ class Target(metaclass=_TargetMeta):
 
     @classmethod
     def query(cls, **equal: Any) -> Query:
-        """Products of this type with these attribute values: ``MasterBias.query(chip=...)``."""
+        """Products of this type with these attribute values: ``MasterBias.query(chip=...)``.
+
+        Each name must be a field (:meth:`attributes`) or a column, else ``AttributeError``.
+        """
+        for name in equal:
+            getattr(cls, name)
         return Query(cls.type_name, conditions_from(**equal))
 
     @classmethod
     def where(cls, *conditions: Condition) -> Query:
         """Products of this type meeting explicit conditions."""
         return Query(cls.type_name, tuple(conditions))
+
+
+@cache
+def _code_of(cls: type[Target]) -> codever.CodeVersion:
+    own = [f for f in (cls.make, cls.verify) if f not in (Target.make, Target.verify)]
+    return codever.code_version(own, home=cls.__module__, uses=cls.uses)
+
+
+def forget_code_versions() -> None:
+    """Recompute code versions on next use (after reloading or patching library code)."""
+    _code_of.cache_clear()
+    codever.module_digest.cache_clear()

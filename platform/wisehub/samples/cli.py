@@ -25,8 +25,14 @@ def make(
     seed: Annotated[int, typer.Option(help="random seed")] = 2024,
     out: Annotated[Path | None, typer.Option(help="directory (default: DATA_DIR/samples)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace samples made differently")] = False,
+    register: Annotated[bool, typer.Option(
+        help="register the raw frames in the lineage store, as `wisehub ingest` does")] = True,
 ) -> None:
-    """Write raw FITS frames, ingest them to Zarr, and add the IFU cube and event table."""
+    """Write raw FITS frames, ingest them to Zarr, and add the IFU cube and event table.
+
+    The raw frames are then registered as RawFrame products, so targets can be made from
+    them right away (``wh.targets.ReducedScienceFrame.get(frame=...)``).
+    """
     settings = get_settings()
     settings.ensure_data_dir()
     from wisehub.samples import make_samples
@@ -43,3 +49,9 @@ def make(
         overwrite=overwrite,
     )
     typer.echo(f"samples ready in {made.path}: {', '.join(sorted(made.stores))}")
+    if register:
+        from wisehub.lineage import default_store
+        from wisehub.pipelines.ccd import register_raw
+
+        added = register_raw(default_store(), str(made.stores["raw"]))
+        typer.echo(f"registered {added} raw frame(s) in the lineage store")

@@ -11,7 +11,11 @@ their ``imstat`` record, so the Astro-WISE five-line script works::
     plt.scatter(x, y)
 
 Raw frames enter the store with :func:`register_raw` (one product per frame of an ingested
-Zarr store).
+Zarr store); ``wisehub ingest`` and ``wisehub samples make`` call it.
+
+Every ``make()`` reads each input byte once: it loads (persists) its input frames and
+calibrations, then computes the product and its statistics together in one
+``dask.compute``, so the write that follows reads nothing again.
 """
 
 from __future__ import annotations
@@ -20,14 +24,23 @@ from collections.abc import Sequence
 from enum import IntFlag
 from typing import Any, ClassVar
 
+import dask
 import numpy as np
 import xarray as xr
 from astropy.time import Time
 
-from wisehub.lineage.product import ProductView
-from wisehub.lineage.query import Condition, attr_key
-from wisehub.lineage.store import LineageStore
-from wisehub.lineage.target import Calibration, Each, Need, Result, Select, Target
+from wisehub.lineage import (
+    Calibration,
+    Condition,
+    Each,
+    LineageStore,
+    Need,
+    ProductView,
+    Result,
+    Select,
+    Target,
+)
+from wisehub.lineage.conditions import attr_key
 
 # Per-frame header keywords that become searchable attributes of a RawFrame.
 RAW_KEYWORDS = ("IMAGETYP", "FILTER", "CHIP", "EXPTIME", "MJD-OBS", "DATE-OBS", "NIGHT",
@@ -95,24 +108,42 @@ def frames_of(products: Sequence[ProductView]) -> xr.DataArray:
     return parts[0] if len(parts) == 1 else xr.concat(parts, dim="frame")
 
 
+def loaded(products: Sequence[ProductView]) -> xr.DataArray:
+    """The frames of ``products``, read from storage now, once, and kept in memory (or in the
+    cluster's memory), so every later step of a ``make()`` reuses them."""
+    return frames_of(products).persist()
+
+
 def image_of(product: ProductView) -> xr.DataArray:
-    """A made product's 2-D image (a master calibration)."""
-    return product.open()["data"]
+    """A made product's 2-D image (a master calibration), read once and kept in memory."""
+    return product.open()["data"].persist()
 
 
-def stats(image: xr.DataArray) -> dict[str, float]:
-    """``imstat`` of one image as a plain record (mean, median, stdev, clipped values, …)."""
+def measured(image: xr.DataArray, **extra: Any) -> tuple[xr.DataArray, dict[str, float],
+                                                         dict[str, Any]]:
+    """An image, its ``imstat`` record and any other lazy values, computed in one pass.
+
+    Returns the image in memory, the record (mean, median, stdev, clipped values, …) and
+    ``extra`` computed.
+
+    >>> image = xr.DataArray(np.ones((4, 4), "f4"), dims=("y", "x")).chunk()
+    >>> data, record, more = measured(image, total=image.sum())
+    >>> type(data.data).__name__, record["median"], float(more["total"])
+    ('ndarray', 1.0, 16.0)
+    """
     from wisehub.reduce import imstat
 
     stack = image if "frame" in image.dims else image.expand_dims("frame")
-    table = imstat(stack.drop_vars([c for c in stack.coords if c != "frame"])).compute()
-    return {name: float(table[name].values[0]) for name in table.data_vars}
+    table = imstat(stack.drop_vars([c for c in stack.coords if c != "frame"]))
+    data, table, values = dask.compute(image, table, extra)
+    return data, {name: float(table[name].values[0]) for name in table.data_vars}, values
 
 
 class RawFrame(Target):
     """A raw exposure of one chip, registered at ingest (never made)."""
 
     keys = ("frame",)
+    fields = tuple(attr_key(k) for k in RAW_KEYWORDS)
 
 
 class MasterBias(Target):
@@ -127,13 +158,14 @@ class MasterBias(Target):
     raws = Select(RawFrame, lambda t: {"night": t.night, "chip": t.chip, "imagetyp": "BIAS"})
 
     def make(self) -> Result:
-        from wisehub.reduce import frame_statistic, master_bias
+        from wisehub.reduce import imstat, master_bias
 
-        raw = frames_of(self.raws)
-        level = float(np.median(frame_statistic(raw, "median")))
-        bias = master_bias(raw, self.method)
+        raw = loaded(self.raws)
+        bias, record, found = measured(master_bias(raw, self.method),
+                                       levels=imstat(raw)["median"])
+        level = float(np.median(found["levels"].values))
         return Result(data=bias, valid=night_window(self.night),
-                      meta={"imstat": stats(bias), "raw_level": level, "n_inputs": len(self.raws)})
+                      meta={"imstat": record, "raw_level": level, "n_inputs": len(self.raws)})
 
     def verify(self, result: Result) -> int:
         low, high = self.level_range
@@ -156,9 +188,10 @@ class MasterDark(Target):
     def make(self) -> Result:
         from wisehub.reduce import master_dark
 
-        dark = master_dark(frames_of(self.raws), bias=image_of(self.bias), method=self.method)
+        dark, record, _ = measured(master_dark(loaded(self.raws), bias=image_of(self.bias),
+                                               method=self.method))
         return Result(data=dark, valid=night_window(self.night),
-                      meta={"imstat": stats(dark), "n_inputs": len(self.raws)})
+                      meta={"imstat": record, "n_inputs": len(self.raws)})
 
     def verify(self, result: Result) -> int:
         return int(QC.TOO_FEW_INPUTS) if result.meta["n_inputs"] < self.min_frames else 0
@@ -182,14 +215,15 @@ class MasterFlat(Target):
     def make(self) -> Result:
         from wisehub.reduce import master_flat
 
-        raw = frames_of(self.raws)
+        raw = loaded(self.raws)
         saturate = float(np.min(raw["SATURATE"].values)) if "SATURATE" in raw.coords \
             else float(np.iinfo(raw.dtype).max)
-        saturated = float((raw >= saturate).mean().compute())
-        flat = master_flat(raw, bias=image_of(self.bias), dark=image_of(self.dark),
-                           method=self.method)
+        flat, record, found = measured(
+            master_flat(raw, bias=image_of(self.bias), dark=image_of(self.dark),
+                        method=self.method),
+            saturated=(raw >= saturate).mean())
         return Result(data=flat, valid=night_window(self.night),
-                      meta={"imstat": stats(flat), "saturated_fraction": saturated,
+                      meta={"imstat": record, "saturated_fraction": float(found["saturated"]),
                             "n_inputs": len(self.raws)})
 
     def verify(self, result: Result) -> int:
@@ -213,6 +247,7 @@ class ReducedScienceFrame(Target):
     """
 
     keys = ("frame",)
+    fields = ("chip", "filter", "night", "object", "mjd_obs", "exptime")
     raw = Need(RawFrame, lambda t: {"frame": t.frame})
     bias = Calibration(MasterBias, match=lambda t: {"chip": t.raw.chip}, at=_at,
                        build=lambda t: {"night": t.raw.night, "chip": t.raw.chip})
@@ -225,9 +260,9 @@ class ReducedScienceFrame(Target):
     def make(self) -> Result:
         from wisehub.reduce import calibrate
 
-        reduced = calibrate(frames_of([self.raw]), bias=image_of(self.bias),
-                            dark=image_of(self.dark), flat=image_of(self.flat))
-        record = stats(reduced.isel(frame=0))
+        reduced, record, _ = measured(calibrate(loaded([self.raw]), bias=image_of(self.bias),
+                                                dark=image_of(self.dark),
+                                                flat=image_of(self.flat)).isel(frame=[0]))
         raw = self.raw
         return Result(data=reduced, meta={"imstat": record},
                       attrs={"chip": raw.chip, "filter": raw.filter, "night": raw.night,
@@ -242,6 +277,7 @@ class Coadd(Target):
     """The stack of a night's reduced frames of one object and filter on one sky grid."""
 
     keys = ("night", "object", "filter")
+    fields = ("chip",)
     params: ClassVar[dict[str, Any]] = {"method": "mean"}
     frames = Each(ReducedScienceFrame, RawFrame,
                   lambda t: {"night": t.night, "object": t.object, "filter": t.filter,
@@ -251,6 +287,6 @@ class Coadd(Target):
     def make(self) -> Result:
         from wisehub.reduce import stack
 
-        coadd = stack(frames_of(self.frames), self.method)
-        return Result(data=coadd, meta={"imstat": stats(coadd), "n_inputs": len(self.frames)},
+        coadd, record, _ = measured(stack(loaded(self.frames), self.method))
+        return Result(data=coadd, meta={"imstat": record, "n_inputs": len(self.frames)},
                       attrs={"chip": "all"})
