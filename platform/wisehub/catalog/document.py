@@ -6,7 +6,8 @@ otherwise run code as every reader: intake imports the classes a file names and 
 (``yaml.safe_load``) and accepts only what it writes:
 
 * data of the datatypes in :data:`DATATYPES` (Zarr stores, and YAML files that are
-  sub-catalogues), with keyword arguments ``url`` and ``storage_options`` only (and an empty ``root``);
+  sub-catalogues), with keyword arguments ``url`` and ``storage_options`` only (and an
+  empty ``root``);
 * entries whose reader is in :data:`READERS`: xarray on a Zarr store (engine ``zarr``), or a
   sub-catalogue reader on a YAML file, each taking exactly one ``{data(NAME)}``;
 * templates ``{env(NAME)}``, ``{data(NAME)}`` and ``{CATALOG_DIR}``, nothing else.
