@@ -1,8 +1,18 @@
-"""One real Dask LocalCluster (2 worker processes on 127.0.0.1) for the compute tests."""
+"""Compute fixtures: one real Dask LocalCluster (2 worker processes on 127.0.0.1), and a
+second real OS account for the attack tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from distributed import LocalCluster
@@ -32,3 +42,40 @@ def local_cluster() -> Iterator[LocalCluster]:
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY,
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def other_account() -> Iterator[Callable[[str], subprocess.CompletedProcess]]:
+    """A second real OS account (made here, removed after) and a way to run Python as it.
+
+    The interpreter may sit under a 0700 directory (a pyenv in /root); the missing search
+    bits are added for the session and taken away after. Needs root, as CI has.
+    """
+    name = f"whc-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                   check=True, capture_output=True)
+    home = Path(tempfile.mkdtemp(prefix="whc-home-"))
+    entry = pwd.getpwnam(name)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    changed = []
+    base = Path(sys.base_prefix).resolve()
+    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+            changed.append((folder, mode))
+
+    def run_as(code: str) -> subprocess.CompletedProcess:
+        env = {"HOME": str(home), "PATH": os.environ["PATH"],
+               "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+        return subprocess.run([sys.executable, "-c", code], user=entry.pw_uid,
+                              group=entry.pw_gid, extra_groups=[], env=env, cwd=home,
+                              capture_output=True, text=True, timeout=120)
+
+    try:
+        yield run_as
+    finally:
+        for folder, mode in changed:
+            folder.chmod(mode)
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
