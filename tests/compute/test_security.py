@@ -14,8 +14,8 @@ import stat
 import dask
 import pytest
 import wisehub as wh
+import wisehub.compute.local
 from distributed import Client
-import wisehub.compute.local  # noqa: F401  (its imports add Dask's defaults before the check)
 from wisehub.compute.security import ClusterCredentials, read_credentials
 from wisehub.config import Settings
 

@@ -16,9 +16,9 @@ import dask.utils
 import requests
 from distributed import Client
 
+from wisehub.compute.linked import LinkedClient
 from wisehub.compute.security import ClusterCredentials
-
-URL_ENV = "WISEHUB_COMPUTE_URL"
+from wisehub.compute.settings import URL_ENV
 
 
 class ComputeError(RuntimeError):
@@ -84,8 +84,6 @@ class ComputeAPI:
 
     def connect(self, cluster_id: str) -> Client:
         """A client on one of the caller's clusters (the service hands out its credentials)."""
-        from wisehub.compute.local import LinkedClient
-
         details = self.request("GET", f"clusters/{cluster_id}/connection")
         security = ClusterCredentials.from_dict(details["credentials"]).security()
         return LinkedClient(details["address"], security=security,

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import dask
 from dask.system import CPU_COUNT
 from distributed import Client, LocalCluster
 from distributed.system import MEMORY_LIMIT
 
+from wisehub.compute.api_client import ComputeAPI
+from wisehub.compute.linked import PROXY_LINK, LinkedClient
 from wisehub.compute.security import ClusterCredentials
 from wisehub.config import Settings, get_settings
-
-PROXY_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
 
 
 @dataclass(frozen=True)
@@ -58,25 +57,6 @@ def dashboard_link_template() -> str:
     return dask.config.get("distributed.dashboard.link")
 
 
-class LinkedClient(Client):
-    """A ``distributed.Client`` whose dashboard link is fixed when it is made (a route
-    through the hub), instead of coming from the process-wide Dask config."""
-
-    def __init__(self, *args: Any, dashboard_link: str | None = None, **kwargs: Any) -> None:
-        self._fixed_link = dashboard_link
-        super().__init__(*args, **kwargs)
-
-    @property
-    def dashboard_link(self) -> str:
-        """The dashboard URL: the fixed link, else through the hub's proxy, else Dask's."""
-        if self._fixed_link is not None:
-            return self._fixed_link
-        if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
-            port = self.scheduler_info()["services"].get("dashboard")
-            return PROXY_LINK.format(port=port, **os.environ)
-        return super().dashboard_link
-
-
 def cluster(workers: int | None = None, *, adaptive: bool = False,
             threads_per_worker: int | None = None, memory_limit: int | str | None = None,
             address: str | None = None, settings: Settings | None = None) -> Client:
@@ -97,8 +77,6 @@ def cluster(workers: int | None = None, *, adaptive: bool = False,
     address = address or settings.scheduler_address
     if address:
         return LinkedClient(address)
-    from wisehub.compute.api_client import ComputeAPI
-
     service = ComputeAPI.from_environment()
     if service is not None:
         return service.cluster(workers or settings.dask_workers or 1, adaptive=adaptive,

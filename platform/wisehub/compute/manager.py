@@ -78,7 +78,8 @@ class ClusterManager:
             adaptive=request.adaptive.model_dump() if request.adaptive else None,
             worker_cores=request.worker_cores or min(1, limits.worker_cores),
             worker_memory=request.worker_memory or min(2**30, limits.worker_memory),
-            lifetime=limits.lifetime, idle_timeout=limits.idle_timeout)
+            lifetime=limits.lifetime,
+            idle_timeout=min(request.idle_timeout or limits.idle_timeout, limits.idle_timeout))
         if record.adaptive:
             record.workers = record.adaptive["minimum"]
         async with self._lock:

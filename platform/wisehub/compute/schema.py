@@ -61,3 +61,5 @@ class ClusterRequest(ScaleRequest):
 
     worker_cores: float | int | None = Field(None, gt=0, le=MAX_CORES)
     worker_memory: int | None = Field(None, gt=0, le=MAX_MEMORY)
+    idle_timeout: float | int | None = Field(None, gt=0, le=365 * 86400,
+                                             description="seconds; at most the limit")

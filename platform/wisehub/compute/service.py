@@ -47,11 +47,9 @@ from wisehub.compute.limits import LimitExceeded
 from wisehub.compute.localbackend import BackendError
 from wisehub.compute.manager import ClusterManager, NotFound
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
-from wisehub.compute.settings import ComputeSettings
+from wisehub.compute.settings import CONFIG_ENV, STATE_ENV, ComputeSettings
 
 log = logging.getLogger("wisehub.compute")
-CONFIG_ENV = "WISEHUB_COMPUTE_CONFIG"
-STATE_ENV = "WISEHUB_COMPUTE_STATE"
 
 
 @dataclass

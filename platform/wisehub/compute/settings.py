@@ -15,6 +15,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 GiB = 2**30
+SERVICE = "compute"
+"""The JupyterHub service's name."""
+CONFIG_ENV = "WISEHUB_COMPUTE_CONFIG"
+"""The service's settings, as JSON of :class:`ComputeSettings`."""
+STATE_ENV = "WISEHUB_COMPUTE_STATE"
+"""The service's state directory."""
+URL_ENV = "WISEHUB_COMPUTE_URL"
+"""Where user servers reach the service (set by the hub configuration)."""
 
 
 class Limits(BaseModel):
