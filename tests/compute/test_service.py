@@ -226,7 +226,6 @@ def test_bad_or_expired_tokens_are_refused(hub: RunningHub):
 def test_idle_clusters_are_culled(hub: RunningHub):
     api = api_for(hub, unique("hal"))
     made = api.create(1, memory="300MiB")
-    api.request("PATCH", f"clusters/{made['id']}", {"workers": 1})
     reply = requests.post(api.url + "clusters", json={"workers": 0, "idle_timeout": 3},
                           headers={"Authorization": f"token {api.token}"}, timeout=60)
     assert reply.status_code == 201, reply.text

@@ -71,6 +71,14 @@ def end(processes: list[Process], grace: float = 5) -> None:
     psutil.wait_procs(left, timeout=grace)
 
 
+def _read_scheduler_file(path: Path) -> dict | None:
+    """The scheduler's file once it is completely written (None before)."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 class LocalBackend:
     """Start, scale and stop clusters as local processes under ``root``."""
 
@@ -133,13 +141,12 @@ class LocalBackend:
             "--scheduler-file", str(scheduler_file),
             "--idle-timeout", f"{record.idle_timeout}s"], "scheduler.log")
         deadline = time.monotonic() + timeout
-        while not scheduler_file.exists():
+        while (info := _read_scheduler_file(scheduler_file)) is None:
             if not alive(record.scheduler) or time.monotonic() > deadline:
                 end([record.scheduler])
                 raise BackendError(f"the scheduler of {record.id} did not start; see "
                                    f"{directory / 'scheduler.log'}")
             await asyncio.sleep(0.05)
-        info = json.loads(scheduler_file.read_text())
         record.address = info["address"]
         record.dashboard_port = info["services"].get("dashboard")
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from distributed.core import rpc
+from tornado.httpclient import HTTPClientError
 
 from wisehub.compute.hubapi import HubAPI, HubUser
 from wisehub.compute.limits import Demand, check
@@ -155,7 +156,7 @@ class ClusterManager:
         assert record.address is not None
         args = self.credentials(record).security().get_connection_args("client")
         try:
-            async with rpc(record.address, connection_args=args, timeouts={"connect": 10}
+            async with rpc(record.address, connection_args=args, timeout=10
                            ) as scheduler:
                 return await asyncio.wait_for(getattr(scheduler, method)(**kwargs), 30)
         except (OSError, TimeoutError) as err:
@@ -198,7 +199,12 @@ class ClusterManager:
 
     async def _owner_server_gone(self, owner: str) -> bool:
         known = self._owner_started.get(owner)
-        user = await self.hub.user(owner, fresh=True)
+        try:
+            user = await self.hub.user(owner, fresh=True)
+        except (OSError, HTTPClientError) as err:
+            # A hub that is down or restarting says nothing about the server: keep clusters.
+            log.warning("cannot ask the hub about %s: %s", owner, err)
+            return False
         now = user.server_started if user else None
         if known is None:
             self._owner_started[owner] = now
