@@ -23,7 +23,7 @@ from wisehub.config import load_settings
 from wisehub.hub.launcher import RunningHub, start, stop
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "hub"))
-from hubtools import client, run, unique  # noqa: E402  (shared hub-test helpers)
+from hubtools import client, run, unique
 
 pytestmark = pytest.mark.hub
 
@@ -235,3 +235,21 @@ def test_idle_clusters_are_culled(hub: RunningHub):
     api.delete(made["id"])
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if idle["id"] in " ".join(p.info["cmdline"] or [])]
+
+
+def test_cli_lists_scales_and_deletes(hub: RunningHub, monkeypatch):
+    from typer.testing import CliRunner
+    from wisehub.cli import app
+
+    api = api_for(hub, unique("ivy"))
+    made = api.create(0)
+    monkeypatch.setenv("WISEHUB_COMPUTE_URL", api.url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", api.token)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["compute", "list"])
+    assert listed.exit_code == 0 and made["id"] in listed.output and "0 workers" in listed.output
+    scaled = runner.invoke(app, ["compute", "scale", made["id"], "1"])
+    assert scaled.exit_code == 0 and "1 workers running" in scaled.output
+    assert api.get(made["id"])["running_workers"] == 1
+    assert runner.invoke(app, ["compute", "delete", made["id"]]).exit_code == 0
+    assert api.list() == []
