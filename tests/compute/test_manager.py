@@ -123,3 +123,8 @@ def test_scale_beyond_the_limit_is_refused_and_changes_nothing(tmp_path):
             await service.remove(record, "test over")
 
     asyncio.run(scenario())
+
+
+def test_the_kubernetes_backend_is_refused_until_the_service_drives_it(tmp_path):
+    with pytest.raises(ValueError, match="drives only the local backend"):
+        ClusterManager(ComputeSettings(backend="kubernetes"), tmp_path, UNUSED_HUB)

@@ -37,6 +37,10 @@ class ClusterManager:
     def __init__(self, settings: ComputeSettings, state_dir: Path, hub: HubAPI,
                  prefix: str = "/services/compute/",
                  environment: dict[str, str] | None = None) -> None:
+        if settings.backend != "local":
+            raise ValueError("compute.backend 'kubernetes': the builders and client exist "
+                             "(wisehub.compute.kubernetes), but the service drives only the "
+                             "local backend so far")
         self.settings = settings
         self.hub = hub
         self.prefix = prefix
