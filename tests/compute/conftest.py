@@ -12,6 +12,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,17 @@ def local_cluster() -> Iterator[LocalCluster]:
         yield cluster
 
 
+@dataclass(frozen=True)
+class Account:
+    """A real OS account made for the tests, and a way to run Python code as it."""
+
+    name: str
+    uid: int
+    run: Callable[[str], subprocess.CompletedProcess]
+
+
 @pytest.fixture(scope="session")
-def other_account() -> Iterator[Callable[[str], subprocess.CompletedProcess]]:
+def other_account() -> Iterator[Account]:
     """A second real OS account (made here, removed after) and a way to run Python as it.
 
     The interpreter may sit under a 0700 directory (a pyenv in /root); the missing search
@@ -73,7 +83,7 @@ def other_account() -> Iterator[Callable[[str], subprocess.CompletedProcess]]:
                               capture_output=True, text=True, timeout=120)
 
     try:
-        yield run_as
+        yield Account(name, entry.pw_uid, run_as)
     finally:
         for folder, mode in changed:
             folder.chmod(mode)

@@ -128,3 +128,57 @@ def test_scale_beyond_the_limit_is_refused_and_changes_nothing(tmp_path):
 def test_the_kubernetes_backend_is_refused_until_the_service_drives_it(tmp_path):
     with pytest.raises(ValueError, match="drives only the local backend"):
         ClusterManager(ComputeSettings(backend="kubernetes"), tmp_path, UNUSED_HUB)
+
+
+def test_system_users_mode_runs_the_cluster_as_its_owner(other_account):
+    """As root with run_as_owner: processes, directory and TLS files are the owner's, and a
+    log replaced by a symlink is refused rather than written through (root must not follow
+    what the owner plants in their cluster's directory)."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import psutil
+
+    open_root = Path(tempfile.mkdtemp(prefix="whc-runas-", dir="/tmp"))
+    open_root.chmod(0o711)
+    owner = HubUser(other_account.name, admin=False, groups=frozenset(), server_started=None)
+    settings = ComputeSettings(run_as_owner=True, runtime_dir=open_root / "clusters")
+
+    async def scenario() -> None:
+        service = ClusterManager(settings, open_root / "state", UNUSED_HUB)
+        record = await service.create(owner, ClusterRequest(workers=1,
+                                                            worker_memory=300 * 2**20))
+        try:
+            directory = service.backend.directory(record)
+            processes = [record.scheduler, *record.worker_processes.values()]
+            assert {psutil.Process(p.pid).uids().real for p in processes} == \
+                {other_account.uid}
+            assert directory.stat().st_uid == other_account.uid
+            key = directory / "tls" / "key.pem"
+            assert key.stat().st_uid == other_account.uid
+            assert key.stat().st_mode & 0o777 == 0o600
+            security = service.credentials(record).security()
+            async with Client(record.address, security=security, asynchronous=True) as client:
+                await client.wait_for_workers(1)
+                assert await client.run(os.getuid) == {
+                    w: other_account.uid for w in client.scheduler_info()["workers"]}
+            # The owner plants a symlink where the service would write a worker's log.
+            [name] = record.worker_processes
+            victim = open_root / "victim.txt"
+            victim.write_text("untouched")
+            (directory / f"{name}.log").unlink()
+            (directory / f"{name}.log").symlink_to(victim)
+            service.backend.stop_workers(record, [name])
+            from wisehub.compute.localbackend import BackendError
+            with pytest.raises(BackendError, match="not a plain file"):
+                service.backend.start_worker(record, name)
+            assert victim.read_text() == "untouched" and victim.stat().st_uid == os.getuid()
+        finally:
+            await service.remove(record, "test over")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        shutil.rmtree(open_root, ignore_errors=True)

@@ -16,7 +16,7 @@ import pytest
 import wisehub as wh
 import wisehub.compute.local
 from distributed import Client
-from wisehub.compute.security import ClusterCredentials, read_credentials
+from wisehub.compute.security import ClusterCredentials
 from wisehub.config import Settings
 
 ATTACK = """
@@ -70,7 +70,7 @@ def test_cluster_leaves_the_global_dask_config_alone(tmp_path):
 
 def test_another_os_user_holding_the_address_is_refused(secured, other_account):
     address = secured.scheduler.address
-    result = other_account(ATTACK.format(address=address))
+    result = other_account.run(ATTACK.format(address=address))
     assert result.returncode == 0, result.stderr
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(outcomes) == {"tcp", "tls-no-credentials", "tls-own-certificate"}
@@ -91,6 +91,6 @@ def test_credentials_written_to_disk_are_owner_only(tmp_path):
     paths = credentials.write(tmp_path / "tls")
     assert stat.S_IMODE((tmp_path / "tls").stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in paths.values()} == {0o600}
-    assert read_credentials(tmp_path / "tls") == credentials
+    assert paths["key"].read_text() == credentials.key
     assert ClusterCredentials.new().key != credentials.key  # per cluster, never shared
     assert os.stat(paths["key"]).st_uid == os.getuid()

@@ -10,15 +10,18 @@ service running as root) they run as the owner's OS account, which also owns the
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import psutil
 
@@ -71,6 +74,23 @@ def end(processes: list[Process], grace: float = 5) -> None:
     psutil.wait_procs(left, timeout=grace)
 
 
+def _open_log(path: Path) -> BinaryIO:
+    """Open a process log for appending, refusing anything but a plain file of one link: the
+    directory belongs to the cluster's owner, who must not redirect the service's writes."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    except OSError as err:
+        if err.errno != errno.ELOOP:
+            raise
+        raise BackendError(f"{path} is not a plain file (a symlink); refusing to write to it"
+                           ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise BackendError(f"{path} is not a plain file; refusing to write to it")
+    return os.fdopen(fd, "ab")
+
+
 def _read_scheduler_file(path: Path) -> dict | None:
     """The scheduler's file once it is completely written (None before)."""
     try:
@@ -86,6 +106,7 @@ class LocalBackend:
                  run_as_owner: bool = False) -> None:
         self.root = root
         root.mkdir(mode=0o711 if run_as_owner else 0o700, parents=True, exist_ok=True)
+        root.chmod(0o711 if run_as_owner else 0o700)
         self.environment = {**os.environ, **(environment or {})}
         self.run_as_owner = run_as_owner
 
@@ -109,8 +130,7 @@ class LocalBackend:
             env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
             kwargs = {"user": account[0], "group": account[1],
                       "extra_groups": os.getgrouplist(entry.pw_name, account[1])}
-        log = directory / log_name
-        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
+        with _open_log(directory / log_name) as out:
             if account is not None:
                 os.fchown(out.fileno(), *account)
             child = subprocess.Popen([sys.executable, "-m", *args], cwd=directory, env=env,

@@ -21,7 +21,7 @@ from wisehub.compute.limits import Demand, check
 from wisehub.compute.localbackend import LocalBackend, alive
 from wisehub.compute.records import ClusterRecord, RecordStore
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
-from wisehub.compute.security import ClusterCredentials, read_credentials
+from wisehub.compute.security import ClusterCredentials
 from wisehub.compute.settings import ComputeSettings
 
 log = logging.getLogger("wisehub.compute")
@@ -47,7 +47,7 @@ class ClusterManager:
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         state_dir.chmod(0o700)
         self.store = RecordStore(state_dir / "records")
-        self.backend = LocalBackend(state_dir / "clusters", environment,
+        self.backend = LocalBackend(settings.runtime_dir or state_dir / "clusters", environment,
                                     run_as_owner=settings.run_as_owner)
         self.records: dict[str, ClusterRecord] = {}
         self._owner_started: dict[str, str | None] = {}
@@ -67,7 +67,7 @@ class ClusterManager:
 
     def credentials(self, record: ClusterRecord) -> ClusterCredentials:
         """The cluster's TLS credentials (hand them to its owner only)."""
-        return read_credentials(self.backend.directory(record) / "tls")
+        return self.store.credentials(record.id)
 
     def dashboard_prefix(self, record: ClusterRecord) -> str:
         """The path the dashboard is served (and proxied) under."""
@@ -93,7 +93,9 @@ class ClusterManager:
             self.store.save(record)
         self._owner_started[user.name] = user.server_started
         try:
-            await self.backend.start_scheduler(record, ClusterCredentials.new(),
+            credentials = ClusterCredentials.new()
+            self.store.save_credentials(record.id, credentials)
+            await self.backend.start_scheduler(record, credentials,
                                                self.dashboard_prefix(record))
             for _ in range(record.workers):
                 self.backend.start_worker(record, self._next_name(record))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wisehub.compute.limits import Demand
-from wisehub.compute.security import write_private_json
+from wisehub.compute.security import ClusterCredentials, write_private_json
 
 
 @dataclass
@@ -87,8 +87,19 @@ class RecordStore:
         write_private_json(self.directory / f"{record.id}.json", asdict(record))
 
     def remove(self, cluster_id: str) -> None:
-        """Forget a cluster."""
+        """Forget a cluster (and its credentials)."""
         (self.directory / f"{cluster_id}.json").unlink(missing_ok=True)
+        (self.directory / f"{cluster_id}.tls").unlink(missing_ok=True)
+
+    def save_credentials(self, cluster_id: str, credentials: ClusterCredentials) -> None:
+        """Keep the service's own copy of a cluster's credentials (never read back from the
+        cluster's directory, which its owner controls in system-users mode)."""
+        write_private_json(self.directory / f"{cluster_id}.tls", credentials.as_dict())
+
+    def credentials(self, cluster_id: str) -> ClusterCredentials:
+        """The credentials :meth:`save_credentials` kept."""
+        data = json.loads((self.directory / f"{cluster_id}.tls").read_text())
+        return ClusterCredentials.from_dict(data)
 
     def load(self) -> list[ClusterRecord]:
         """Every record on disk (unreadable leftovers of a crash are skipped and removed)."""

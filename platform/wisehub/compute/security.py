@@ -94,12 +94,7 @@ def write_private(path: Path, text: str) -> None:
 
 def write_private_json(path: Path, data: object) -> None:
     """:func:`write_private` of ``data`` as JSON, replaced atomically."""
-    partial = path.with_suffix(".partial")
+    partial = path.with_name(path.name + ".partial")
     write_private(partial, json.dumps(data))
     partial.replace(path)
 
-
-def read_credentials(directory: Path) -> ClusterCredentials:
-    """The credentials :meth:`ClusterCredentials.write` put in ``directory``."""
-    return ClusterCredentials(**{field: (directory / name).read_text()
-                                 for field, name in FILES.items()})

@@ -10,6 +10,7 @@ generous group wins), so membership only ever gives more.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,6 +69,9 @@ class ComputeSettings(BaseModel):
         description="overrides by group")
     poll_interval: float = Field(5, gt=0, description="seconds between lifecycle checks")
     run_as_owner: bool = Field(False, description="run Dask processes as the owner's OS account")
+    runtime_dir: Path | None = Field(
+        None, description="where clusters' working directories go (default: in the service's "
+        "state directory; with run_as_owner it must be one owners can traverse to)")
 
     def limits_for(self, groups: list[str] | set[str]) -> Limits:
         """The limits of a member of ``groups``.

@@ -198,7 +198,11 @@ def _compute_service(c: Any, settings: Settings, state: Path) -> str:
         url = f"http://127.0.0.1:{free_port()}"
         compute = settings.compute
         if settings.hub.spawner == "system-users":
-            compute = compute.model_copy(update={"run_as_owner": True})
+            # The hub's state directory is 0700: owners' processes work in a directory of
+            # their own under one they can traverse (0711), outside it.
+            compute = compute.model_copy(update={
+                "run_as_owner": True,
+                "runtime_dir": compute.runtime_dir or settings.data_dir / "compute-clusters"})
         service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,
                    "command": [sys.executable, "-m", "wisehub.compute.service"],
                    "environment": {**settings.environment(),
