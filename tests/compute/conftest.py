@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,10 @@ from pathlib import Path
 
 import pytest
 from distributed import LocalCluster
+
+# The hub tests' helpers and fixtures (one real hub client, an interpreter all accounts reach).
+sys.path.insert(0, str(Path(__file__).parents[1] / "hub"))
+from test_system_users import python_for_everyone  # noqa: F401
 
 WORKER_MEMORY = 450 * 2**20  # the big-stack test exceeds twice this
 
@@ -54,27 +57,16 @@ class Account:
     run: Callable[[str], subprocess.CompletedProcess]
 
 
-@pytest.fixture(scope="session")
-def other_account() -> Iterator[Account]:
+@pytest.fixture
+def other_account(python_for_everyone: None) -> Iterator[Account]:  # noqa: F811 (the fixture)
     """A second real OS account (made here, removed after) and a way to run Python as it.
-
-    The interpreter may sit under a 0700 directory (a pyenv in /root); the missing search
-    bits are added for the session and taken away after. Needs root, as CI has.
-    """
+    Needs root, as CI has."""
     name = f"whc-{uuid.uuid4().hex[:6]}"
     subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                    check=True, capture_output=True)
     home = Path(tempfile.mkdtemp(prefix="whc-home-"))
     entry = pwd.getpwnam(name)
     os.chown(home, entry.pw_uid, entry.pw_gid)
-    changed = []
-    base = Path(sys.base_prefix).resolve()
-    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
-        mode = folder.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            folder.chmod(mode | stat.S_IXOTH)
-            changed.append((folder, mode))
-
     def run_as(code: str) -> subprocess.CompletedProcess:
         env = {"HOME": str(home), "PATH": os.environ["PATH"],
                "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
@@ -85,7 +77,5 @@ def other_account() -> Iterator[Account]:
     try:
         yield Account(name, entry.pw_uid, run_as)
     finally:
-        for folder, mode in changed:
-            folder.chmod(mode)
         subprocess.run(["userdel", name], capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)

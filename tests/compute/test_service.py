@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import psutil
 import pytest
 import requests
 from distributed import Client
+from hubtools import client, run, unique  # on sys.path through conftest
 from wisehub.compute.api_client import ComputeAPI, ComputeError
 from wisehub.config import load_settings
 from wisehub.hub.launcher import RunningHub, start, stop
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "hub"))
-from hubtools import client, run, unique
 
 pytestmark = pytest.mark.hub
 
