@@ -249,3 +249,43 @@ def test_cli_lists_scales_and_deletes(hub: RunningHub, monkeypatch):
     assert api.get(made["id"])["running_workers"] == 1
     assert runner.invoke(app, ["compute", "delete", made["id"]]).exit_code == 0
     assert api.list() == []
+
+
+def test_admins_see_every_cluster_but_get_no_credentials(hub: RunningHub):
+    owner_api = api_for(hub, unique("jon"))
+    admin_name = unique("boss")
+
+    async def make_admin() -> str:
+        async with client(hub) as admin:
+            await admin.api("POST", f"/users/{admin_name}", {"admin": True}, ok=(201,))
+            return await admin.token_for(admin_name)
+
+    admin_api = ComputeAPI(owner_api.url, run(make_admin()))
+    made = owner_api.create(0)
+    assert made["id"] in [c["id"] for c in admin_api.list()]
+    assert admin_api.get(made["id"])["owner"] == owner_api.get(made["id"])["owner"]
+    with pytest.raises(ComputeError, match="404"):
+        admin_api.connect(made["id"])
+    admin_api.delete(made["id"])
+    assert owner_api.list() == []
+
+
+def test_a_restarted_service_rediscovers_live_clusters(hub: RunningHub):
+    api = api_for(hub, unique("kim"))
+    made = api.create(1, memory="300MiB")
+    old = next(p for p in psutil.Process(hub.process.pid).children(recursive=True)
+               if "wisehub.compute.service" in " ".join(p.cmdline()))
+    old.kill()  # no chance to clean up: the hub restarts it (managed services are)
+
+    def answers() -> bool:
+        try:
+            return [c["id"] for c in api.list()] == [made["id"]]
+        except (ComputeError, requests.ConnectionError):
+            return False
+
+    assert wait_until(answers, timeout=120, step=1)
+    with api.connect(made["id"]) as again:
+        again.wait_for_workers(1, timeout=60)
+        assert again.submit(sum, [20, 22]).result() == 42
+    api.delete(made["id"])
+    assert api.list() == []
