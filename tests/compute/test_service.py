@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -28,6 +29,7 @@ LIMITS = {"clusters": 2, "workers": 3, "cores": 3, "memory": 3 * 2**30, "worker_
 
 KERNEL_CODE = """
 import json
+import re
 import wisehub as wh
 client = wh.cluster(2, threads_per_worker=1, memory_limit="400MiB")
 client.wait_for_workers(2, timeout=120)
@@ -112,6 +114,13 @@ def test_two_users_compute_and_cannot_touch_each_other(hub: RunningHub):
     page = requests.get(hub.url.rstrip("/") + result["link"], timeout=60,
                         headers={"Authorization": f"token {ann_token}"})
     assert page.status_code == 200 and "Dask" in page.text
+    # Its assets load through the same authenticated route.
+    script = re.search(r'src="(/services/compute/clusters/[^"]+/static/js/bokeh[^"]+)"',
+                       page.text)
+    assert script is not None, "the page refers to its scripts under the proxied prefix"
+    asset = requests.get(hub.url.rstrip("/") + script.group(1), timeout=60,
+                         headers={"Authorization": f"token {ann_token}"})
+    assert asset.status_code == 200 and len(asset.content) > 10_000
     refused = requests.get(hub.url.rstrip("/") + result["link"], timeout=60,
                            headers={"Authorization": f"token {bob_api.token}"})
     assert refused.status_code == 404

@@ -12,6 +12,7 @@ from typing import Any
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from tornado import web
+from tornado.httpclient import HTTPClientError
 
 from wisehub.compute.hubapi import HubUser
 from wisehub.compute.manager import ClusterManager
@@ -34,6 +35,9 @@ class AuthenticatedHandler(HubOAuthenticated, web.RequestHandler):
             model = self.check_hub_user(model) if model else None
         except UserNotAllowed:
             model = None
+        except (OSError, HTTPClientError) as err:
+            raise web.HTTPError(503, f"the hub did not answer in time ({err}); try again"
+                                ) from None
         self._hub_auth_user_cache = model
         if model is None or model.get("kind", "user") != "user":
             if self.browser_login and self.request.method == "GET":
@@ -41,7 +45,11 @@ class AuthenticatedHandler(HubOAuthenticated, web.RequestHandler):
                 return
             raise web.HTTPError(403, "a valid hub token of a user, with scope "
                                      "access:services!service=compute, is needed")
-        found = await self.manager.hub.user(model["name"])
+        try:
+            found = await self.manager.hub.user(model["name"])
+        except (OSError, HTTPClientError) as err:
+            raise web.HTTPError(503, f"the hub did not answer in time ({err}); try again"
+                                ) from None
         if found is None:
             raise web.HTTPError(403, f"the hub does not know user {model['name']!r}")
         self.hub_user = found

@@ -39,7 +39,7 @@ class HubAPI:
             return cached[1]
         try:
             reply = await AsyncHTTPClient().fetch(
-                f"{self.api_url}/users/{quote(name)}", request_timeout=30,
+                f"{self.api_url}/users/{quote(name)}", request_timeout=120,
                 headers={"Authorization": f"token {self.token}"})
         except HTTPClientError as err:
             if err.code != 404:

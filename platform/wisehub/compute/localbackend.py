@@ -145,7 +145,7 @@ class LocalBackend:
                 "--tls-key", str(tls / "key.pem")]
 
     async def start_scheduler(self, record: ClusterRecord, credentials: ClusterCredentials,
-                              dashboard_prefix: str, timeout: float = 60) -> None:
+                              dashboard_prefix: str, timeout: float = 180) -> None:
         """Start the scheduler (TLS only, idle timeout on); fill in address and dashboard."""
         directory = self.directory(record)
         account = self._account(record.owner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 from pathlib import Path
@@ -52,6 +53,8 @@ class ClusterManager:
         self.records: dict[str, ClusterRecord] = {}
         self._owner_started: dict[str, str | None] = {}
         self._lock = asyncio.Lock()
+        # Starting a scheduler costs seconds of CPU; many at once only make each one late.
+        self._starting = asyncio.Semaphore(max(2, os.cpu_count() or 2))
 
     # -- queries ---------------------------------------------------------------------------
     def visible(self, user: HubUser) -> list[ClusterRecord]:
@@ -95,8 +98,9 @@ class ClusterManager:
         try:
             credentials = ClusterCredentials.new()
             self.store.save_credentials(record.id, credentials)
-            await self.backend.start_scheduler(record, credentials,
-                                               self.dashboard_prefix(record))
+            async with self._starting:
+                await self.backend.start_scheduler(record, credentials,
+                                                   self.dashboard_prefix(record))
             for _ in range(record.workers):
                 self.backend.start_worker(record, self._next_name(record))
         except BaseException:

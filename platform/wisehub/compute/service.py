@@ -39,6 +39,7 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from pydantic import ValidationError
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient
 
 from wisehub.compute.auth import AuthenticatedHandler
 from wisehub.compute.dashboard import DashboardHandler, DashboardSocketHandler
@@ -197,6 +198,8 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
 
 async def serve(config: ServiceConfig) -> None:
     """Run the service until SIGTERM/SIGINT: rediscover clusters, listen, keep lifecycles."""
+    # The service's own process: allow as many concurrent hub calls as callers (default 10).
+    AsyncHTTPClient.configure(None, max_clients=100)
     app = make_app(config)
     manager: ClusterManager = app.settings["manager"]
     await manager.rediscover()
