@@ -35,6 +35,7 @@ client = wh.cluster(2, threads_per_worker=1, memory_limit="400MiB")
 client.wait_for_workers(2, timeout=120)
 total = client.submit(sum, range(10)).result()
 print(json.dumps({"total": total, "link": client.dashboard_link,
+                  "widget_has_link": client.dashboard_link in client._repr_html_(),
                   "address": client.scheduler.address,
                   "workers": len(client.scheduler_info()["workers"]),
                   "listed": [c["id"] for c in wh.compute.clusters()]}))
@@ -89,6 +90,7 @@ def test_two_users_compute_and_cannot_touch_each_other(hub: RunningHub):
     assert result["address"].startswith("tls://")
     [cluster_id] = result["listed"]
     assert result["link"] == f"/services/compute/clusters/{cluster_id}/status"
+    assert result["widget_has_link"]  # the notebook widget links through the hub too
 
     # Bob computes on a cluster of his own.
     bob_cluster = bob_api.create(1, memory="400MiB")

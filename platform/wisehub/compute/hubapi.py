@@ -24,9 +24,10 @@ class HubUser:
 
 
 class HubAPI:
-    """Read users from the hub at ``api_url`` with ``token``, caching each for ``max_age``."""
+    """Read users from the hub at ``api_url`` with ``token``, caching each for ``max_age``
+    seconds (so a change of groups applies within that); server checks ask afresh."""
 
-    def __init__(self, api_url: str, token: str, max_age: float = 5) -> None:
+    def __init__(self, api_url: str, token: str, max_age: float = 30) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
         self.max_age = max_age

@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +28,7 @@ import psutil
 
 from wisehub.compute.records import ClusterRecord, Process
 from wisehub.compute.security import ClusterCredentials
+from wisehub.hub.ports import Ports
 
 
 class BackendError(RuntimeError):
@@ -109,6 +111,7 @@ class LocalBackend:
         root.chmod(0o711 if run_as_owner else 0o700)
         self.environment = {**os.environ, **(environment or {})}
         self.run_as_owner = run_as_owner
+        self.ports = Ports()  # never the same port to two schedulers starting together
 
     def directory(self, record: ClusterRecord) -> Path:
         """The cluster's runtime directory."""
@@ -145,8 +148,11 @@ class LocalBackend:
                 "--tls-key", str(tls / "key.pem")]
 
     async def start_scheduler(self, record: ClusterRecord, credentials: ClusterCredentials,
-                              dashboard_prefix: str, timeout: float = 180) -> None:
-        """Start the scheduler (TLS only, idle timeout on); fill in address and dashboard."""
+                              dashboard_prefix: str, workers: Sequence[str] = (),
+                              timeout: float = 180) -> None:
+        """Start the scheduler (TLS only, idle timeout on) and, at the same time, the named
+        ``workers`` (its port is chosen first, so nobody waits for another's imports); fill in
+        address and dashboard once the scheduler is up."""
         directory = self.directory(record)
         account = self._account(record.owner)
         directory.mkdir(mode=0o700)
@@ -154,16 +160,21 @@ class LocalBackend:
             os.chown(directory, *account)
         credentials.write(directory / "tls", owner=account)
         scheduler_file = directory / "scheduler.json"
+        port = self.ports.take()
         record.scheduler = self._spawn(record, [
-            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
             "--protocol", "tls", *self._tls_args(record),
             "--dashboard-address", "127.0.0.1:0", "--dashboard-prefix", dashboard_prefix,
             "--scheduler-file", str(scheduler_file),
             "--idle-timeout", f"{record.idle_timeout}s"], "scheduler.log")
+        record.address = f"tls://127.0.0.1:{port}"
+        for name in workers:
+            self.start_worker(record, name)
         deadline = time.monotonic() + timeout
         while (info := _read_scheduler_file(scheduler_file)) is None:
             if not alive(record.scheduler) or time.monotonic() > deadline:
-                end([record.scheduler])
+                end([record.scheduler, *record.worker_processes.values()])
+                record.worker_processes.clear()
                 raise BackendError(f"the scheduler of {record.id} did not start; see "
                                    f"{directory / 'scheduler.log'}")
             await asyncio.sleep(0.05)

@@ -94,15 +94,15 @@ class ClusterManager:
             check(limits, self._held(user.name), record.demand)
             self.records[record.id] = record
             self.store.save(record)
-        self._owner_started[user.name] = user.server_started
+        self._owner_started[user.name] = await self._server_started(user)
         try:
-            credentials = ClusterCredentials.new()
+            # Making an RSA key takes tens of ms of CPU: not on the event loop.
+            credentials = await asyncio.to_thread(ClusterCredentials.new)
             self.store.save_credentials(record.id, credentials)
             async with self._starting:
-                await self.backend.start_scheduler(record, credentials,
-                                                   self.dashboard_prefix(record))
-            for _ in range(record.workers):
-                self.backend.start_worker(record, self._next_name(record))
+                await self.backend.start_scheduler(
+                    record, credentials, self.dashboard_prefix(record),
+                    workers=[f"{record.id}-w{i}" for i in range(record.workers)])
         except BaseException:
             await self.remove(record, "failed to start")
             raise
@@ -206,6 +206,15 @@ class ClusterManager:
                     self.store.save(record)
             if record.adaptive:
                 await self._adapt(record)
+
+    async def _server_started(self, user: HubUser) -> str | None:
+        """When ``user``'s server started, asked afresh (a cached answer may predate a
+        restart, and the new cluster would then look orphaned at once)."""
+        try:
+            found = await self.hub.user(user.name, fresh=True)
+        except (OSError, HTTPClientError):
+            return user.server_started
+        return found.server_started if found else None
 
     async def _owner_server_gone(self, owner: str) -> bool:
         known = self._owner_started.get(owner)
