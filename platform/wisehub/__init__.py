@@ -40,6 +40,7 @@ _LAZY = {
     "pipelines": "wisehub.pipelines",
     "targets": "wisehub.pipelines.ccd",
     "viz": "wisehub.viz",
+    "clusters": "wisehub.compute:clusters",
 }
 
 
@@ -64,6 +65,7 @@ __all__ = [
     "SettingsError",
     "catalog",
     "cluster",
+    "clusters",
     "compute",
     "config",
     "conventions",

@@ -17,6 +17,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from wisehub.catalog.cli import app as catalog_app
+    from wisehub.compute.cli import app as compute_app
     from wisehub.dev.cli import app as dev_app
     from wisehub.hub.cli import app as hub_app
     from wisehub.hub.cli import up
@@ -34,6 +35,7 @@ def _register() -> None:
     app.add_typer(storage_app, name="storage")
     app.add_typer(reduce_app, name="reduce")
     app.add_typer(hub_app, name="hub")
+    app.add_typer(compute_app, name="compute")
     app.command("ingest")(ingest)
     app.command("up")(up)
 

@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
+from wisehub.compute.settings import ComputeSettings
 from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
 from wisehub.resources import catalog_dir
@@ -104,6 +105,9 @@ class Settings(BaseSettings):
     hub_url: str | None = Field(None, description="the JupyterHub base URL, when under a hub")
     hub: HubSettings = Field(
         default_factory=HubSettings, description="the hub: auth, spawner, profiles, culling"
+    )
+    compute: ComputeSettings = Field(
+        default_factory=ComputeSettings, description="the compute service: limits, backend"
     )
 
     @classmethod

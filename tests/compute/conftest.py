@@ -1,11 +1,25 @@
-"""One real Dask LocalCluster (2 worker processes on 127.0.0.1) for the compute tests."""
+"""Compute fixtures: one real Dask LocalCluster (2 worker processes on 127.0.0.1), and a
+second real OS account for the attack tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from distributed import LocalCluster
+
+# The hub tests' helpers and fixtures (one real hub client, an interpreter all accounts reach).
+sys.path.insert(0, str(Path(__file__).parents[1] / "hub"))
+from test_system_users import python_for_everyone  # noqa: F401
 
 WORKER_MEMORY = 450 * 2**20  # the big-stack test exceeds twice this
 
@@ -32,3 +46,36 @@ def local_cluster() -> Iterator[LocalCluster]:
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY,
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         yield cluster
+
+
+@dataclass(frozen=True)
+class Account:
+    """A real OS account made for the tests, and a way to run Python code as it."""
+
+    name: str
+    uid: int
+    run: Callable[[str], subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def other_account(python_for_everyone: None) -> Iterator[Account]:  # noqa: F811 (the fixture)
+    """A second real OS account (made here, removed after) and a way to run Python as it.
+    Needs root, as CI has."""
+    name = f"whc-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                   check=True, capture_output=True)
+    home = Path(tempfile.mkdtemp(prefix="whc-home-"))
+    entry = pwd.getpwnam(name)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    def run_as(code: str) -> subprocess.CompletedProcess:
+        env = {"HOME": str(home), "PATH": os.environ["PATH"],
+               "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+        return subprocess.run([sys.executable, "-c", code], user=entry.pw_uid,
+                              group=entry.pw_gid, extra_groups=[], env=env, cwd=home,
+                              capture_output=True, text=True, timeout=120)
+
+    try:
+        yield Account(name, entry.pw_uid, run_as)
+    finally:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,7 +1,9 @@
-"""``cluster()``: a Dask client, on a LocalCluster sized to the machine or at an address.
+"""``cluster()``: a Dask client on a secured cluster: from the compute service under a hub,
+else a TLS-secured LocalCluster of this process, or an existing scheduler at an address.
 
-Under JupyterHub the dashboard is reached through jupyter-server-proxy, so its link becomes
-``{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status`` (the path dask-labextension uses too).
+The global Dask config is left alone: the dashboard link is a property of the returned client
+(:class:`LinkedClient`). Under JupyterHub without the service, it goes through
+jupyter-server-proxy: ``{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from dask.system import CPU_COUNT
 from distributed import Client, LocalCluster
 from distributed.system import MEMORY_LIMIT
 
+from wisehub.compute.api_client import ComputeAPI
+from wisehub.compute.linked import PROXY_LINK, LinkedClient
+from wisehub.compute.security import ClusterCredentials
 from wisehub.config import Settings, get_settings
-
-PROXY_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,11 @@ def local_size(workers: int | None = None, *, cpus: int = CPU_COUNT,
 
 
 def dashboard_link_template() -> str:
-    """The dashboard link pattern: through the hub's proxy when running under JupyterHub."""
+    """The dashboard link pattern: through the hub's proxy when running under JupyterHub.
+
+    >>> dashboard_link_template() == dask.config.get("distributed.dashboard.link")
+    True
+    """
     if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
         return PROXY_LINK
     return dask.config.get("distributed.dashboard.link")
@@ -53,28 +60,38 @@ def dashboard_link_template() -> str:
 def cluster(workers: int | None = None, *, adaptive: bool = False,
             threads_per_worker: int | None = None, memory_limit: int | str | None = None,
             address: str | None = None, settings: Settings | None = None) -> Client:
-    """A Dask client: connected to ``address`` (or the ``scheduler_address`` setting), else
-    to a new LocalCluster of ``workers`` processes sized to this machine.
+    """A Dask client on a cluster only its owner can connect to.
 
-    ``adaptive=True`` lets the LocalCluster scale between one and ``workers`` workers.
+    - ``address`` (or the ``scheduler_address`` setting): connect to that scheduler;
+    - inside a hub server with the compute service: a cluster made by the service (limits,
+      culling and TLS are the service's; ``threads_per_worker`` and ``memory_limit`` size each
+      worker, ``adaptive=True`` scales between one and ``workers``);
+    - otherwise a LocalCluster of ``workers`` processes sized to this machine, secured with
+      TLS and credentials held only in this process's memory.
 
     >>> client = cluster(1, threads_per_worker=1, memory_limit="1GiB")  # doctest: +SKIP
-    >>> client.dashboard_link  # doctest: +SKIP
-    '/user/ada/proxy/8787/status'
+    >>> client.scheduler.address.startswith("tls://")  # doctest: +SKIP
+    True
     """
     settings = settings or get_settings()
     address = address or settings.scheduler_address
-    dask.config.set({"distributed.dashboard.link": dashboard_link_template()})
     if address:
-        return Client(address)
+        return LinkedClient(address)
+    service = ComputeAPI.from_environment()
+    if service is not None:
+        return service.cluster(workers or settings.dask_workers or 1, adaptive=adaptive,
+                               cores=threads_per_worker, memory=memory_limit)
     size = local_size(workers or settings.dask_workers)
+    security = ClusterCredentials.new().security()
     local = LocalCluster(
         n_workers=1 if adaptive else size.workers,
         threads_per_worker=threads_per_worker or size.threads,
         memory_limit=memory_limit or size.memory,
         host="127.0.0.1",
+        protocol="tls://",
+        security=security,
         dashboard_address="127.0.0.1:0",
     )
     if adaptive:
         local.adapt(minimum=1, maximum=size.workers)
-    return Client(local)
+    return LinkedClient(local, security=security)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wisehub import names
+from wisehub.compute.settings import CONFIG_ENV, SERVICE, STATE_ENV, URL_ENV
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.ports import free_port
@@ -46,7 +47,8 @@ def configure(c: Any, settings: Settings) -> None:
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, settings)
-    _environment(c, settings)
+    compute_url = _compute_service(c, settings, hub_state_dir(settings))
+    _environment(c, settings, compute_url)
 
 
 def hub_state_dir(settings: Settings) -> Path:
@@ -129,7 +131,7 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
     c.JupyterHub.load_roles = [
         # Users may share their own servers (with a user, or with one of their groups).
         {"name": "user", "scopes": ["self", "shares!user", "read:users:name",
-                                    "read:groups:name"]},
+                                    "read:groups:name", f"access:services!service={SERVICE}"]},
         {"name": SHARE_SYNC, "services": [SHARE_SYNC],
          "scopes": ["list:users", "read:users:name", "list:groups", "read:groups",
                     "read:shares", "shares", "read:users:shares", "users:shares",
@@ -201,8 +203,39 @@ def _services(c: Any, settings: Settings) -> None:
                        "delete:servers"]}]
 
 
-def _environment(c: Any, settings: Settings) -> None:
+def _compute_service(c: Any, settings: Settings, state: Path) -> str:
+    """Register the compute service (Dask clusters within limits); return its URL for user
+    servers. Locally the hub runs it; in cluster mode the chart deploys it and gives its URL
+    and token in ``WISEHUB_COMPUTE_SERVICE_URL`` / ``WISEHUB_COMPUTE_API_TOKEN``."""
+    c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, {
+        "name": SERVICE, "services": [SERVICE],
+        # Who a caller is (groups, admin) and whether their server still runs; nothing more.
+        "scopes": ["list:users", "read:users", "read:servers"]}]
+    if settings.mode == "cluster":
+        url = os.environ.get("WISEHUB_COMPUTE_SERVICE_URL", "http://wisehub-compute:10101")
+        service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,
+                   "api_token": os.environ.get("WISEHUB_COMPUTE_API_TOKEN")}
+    else:
+        url = f"http://127.0.0.1:{free_port()}"
+        compute = settings.compute
+        if settings.hub.spawner == "system-users":
+            # The hub's state directory is 0700: owners' processes work in a directory of
+            # their own under one they can traverse (0711), outside it.
+            compute = compute.model_copy(update={
+                "run_as_owner": True,
+                "runtime_dir": compute.runtime_dir or settings.data_dir / "compute-clusters"})
+        service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,
+                   "command": [sys.executable, "-m", "wisehub.compute.service"],
+                   "environment": {**settings.environment(),
+                                   CONFIG_ENV: compute.model_dump_json(),
+                                   STATE_ENV: str(state / "compute")}}
+    c.JupyterHub.services = [*c.JupyterHub.services, service]
+    return f"{url}/services/{SERVICE}/"
+
+
+def _environment(c: Any, settings: Settings, compute_url: str) -> None:
     env: dict[str, Any] = dict(settings.environment())
+    env[URL_ENV] = compute_url
     env["WISEHUB_GROUPS"] = lambda spawner: ",".join(sorted(g.name for g in spawner.user.groups))
     # Dask fills {port}; the prefix makes the dashboard reachable through jupyter-server-proxy.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
@@ -211,4 +244,5 @@ def _environment(c: Any, settings: Settings) -> None:
     # shared with can read this token, and must not be able to share the server onward.
     # Owners share with their own token (hub UI, /hub/token), which has `shares!user`.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
-                                     "read:users:name", "read:groups:name"]
+                                     "read:users:name", "read:groups:name",
+                                     f"access:services!service={SERVICE}"]

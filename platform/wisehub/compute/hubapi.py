@@ -1,0 +1,56 @@
+"""The hub's REST API as the compute service sees it: who a user is, and whether their
+server runs. Calls use the service's own token (``JUPYTERHUB_API_TOKEN`` of the service).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+
+@dataclass(frozen=True)
+class HubUser:
+    """What the service needs of a hub user."""
+
+    name: str
+    admin: bool
+    groups: frozenset[str]
+    server_started: str | None
+    """When the user's default server started (None: no server running)."""
+
+
+class HubAPI:
+    """Read users from the hub at ``api_url`` with ``token``, caching each for ``max_age``
+    seconds (so a change of groups applies within that); server checks ask afresh."""
+
+    def __init__(self, api_url: str, token: str, max_age: float = 30) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.max_age = max_age
+        self._cache: dict[str, tuple[float, HubUser | None]] = {}
+
+    async def user(self, name: str, fresh: bool = False) -> HubUser | None:
+        """The user ``name`` (None if the hub does not know them)."""
+        cached = self._cache.get(name)
+        if cached and not fresh and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        try:
+            reply = await AsyncHTTPClient().fetch(
+                f"{self.api_url}/users/{quote(name)}", request_timeout=120,
+                headers={"Authorization": f"token {self.token}"})
+        except HTTPClientError as err:
+            if err.code != 404:
+                raise
+            found = None
+        else:
+            model = json.loads(reply.body)
+            server = (model.get("servers") or {}).get("")
+            started = server.get("started") if server else None
+            found = HubUser(model["name"], bool(model.get("admin")),
+                            frozenset(model.get("groups") or []), started)
+        self._cache[name] = (time.monotonic(), found)
+        return found

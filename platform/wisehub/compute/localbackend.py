@@ -1,0 +1,204 @@
+"""The local backend: Dask scheduler and worker processes on this machine, started and
+supervised by the compute service.
+
+Each cluster has a runtime directory (0700; TLS files 0600) holding its credentials, scheduler
+file and logs. Processes run in the service's Python environment, in their own sessions, so a
+service restart leaves them running to be rediscovered. With ``run_as`` (system-users mode,
+service running as root) they run as the owner's OS account, which also owns the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import psutil
+
+from wisehub.compute.records import ClusterRecord, Process
+from wisehub.compute.security import ClusterCredentials
+from wisehub.hub.ports import Ports
+
+
+class BackendError(RuntimeError):
+    """A cluster's processes did not come up; the message says which and where the log is."""
+
+
+def alive(process: Process | None) -> bool:
+    """Whether ``process`` still runs (the same process, not a reused pid).
+
+    >>> alive(Process(os.getpid(), psutil.Process().create_time()))
+    True
+    >>> alive(Process(os.getpid(), 0.0))
+    False
+    """
+    if process is None:
+        return False
+    try:
+        found = psutil.Process(process.pid)
+        return (abs(found.create_time() - process.started) < 1
+                and found.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def end(processes: list[Process], grace: float = 5) -> None:
+    """Terminate ``processes`` (only those still ours), killing what outlives ``grace``."""
+    found = []
+    for process in processes:
+        if alive(process):
+            try:
+                found.append(psutil.Process(process.pid))
+            except psutil.NoSuchProcess:
+                continue
+    for each in found:
+        try:
+            each.send_signal(signal.SIGTERM)
+        except psutil.NoSuchProcess:
+            continue
+    _, left = psutil.wait_procs(found, timeout=grace)
+    for each in left:
+        try:
+            each.kill()
+        except psutil.NoSuchProcess:
+            continue
+    psutil.wait_procs(left, timeout=grace)
+
+
+def _open_log(path: Path) -> BinaryIO:
+    """Open a process log for appending, refusing anything but a plain file of one link: the
+    directory belongs to the cluster's owner, who must not redirect the service's writes."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    except OSError as err:
+        if err.errno != errno.ELOOP:
+            raise
+        raise BackendError(f"{path} is not a plain file (a symlink); refusing to write to it"
+                           ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise BackendError(f"{path} is not a plain file; refusing to write to it")
+    return os.fdopen(fd, "ab")
+
+
+def _read_scheduler_file(path: Path) -> dict | None:
+    """The scheduler's file once it is completely written (None before)."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+class LocalBackend:
+    """Start, scale and stop clusters as local processes under ``root``."""
+
+    def __init__(self, root: Path, environment: dict[str, str] | None = None,
+                 run_as_owner: bool = False) -> None:
+        self.root = root
+        root.mkdir(mode=0o711 if run_as_owner else 0o700, parents=True, exist_ok=True)
+        root.chmod(0o711 if run_as_owner else 0o700)
+        self.environment = {**os.environ, **(environment or {})}
+        self.run_as_owner = run_as_owner
+        self.ports = Ports()  # never the same port to two schedulers starting together
+
+    def directory(self, record: ClusterRecord) -> Path:
+        """The cluster's runtime directory."""
+        return self.root / record.id
+
+    def _account(self, owner: str) -> tuple[int, int] | None:
+        if not self.run_as_owner:
+            return None
+        entry = pwd.getpwnam(owner)
+        return entry.pw_uid, entry.pw_gid
+
+    def _spawn(self, record: ClusterRecord, args: list[str], log_name: str) -> Process:
+        directory = self.directory(record)
+        account = self._account(record.owner)
+        env = dict(self.environment)
+        kwargs: dict = {}
+        if account is not None:
+            entry = pwd.getpwuid(account[0])
+            env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+            kwargs = {"user": account[0], "group": account[1],
+                      "extra_groups": os.getgrouplist(entry.pw_name, account[1])}
+        with _open_log(directory / log_name) as out:
+            if account is not None:
+                os.fchown(out.fileno(), *account)
+            child = subprocess.Popen([sys.executable, "-m", *args], cwd=directory, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     **kwargs)
+        return Process(child.pid, psutil.Process(child.pid).create_time())
+
+    def _tls_args(self, record: ClusterRecord) -> list[str]:
+        tls = self.directory(record) / "tls"
+        return ["--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / "cert.pem"),
+                "--tls-key", str(tls / "key.pem")]
+
+    async def start_scheduler(self, record: ClusterRecord, credentials: ClusterCredentials,
+                              dashboard_prefix: str, workers: Sequence[str] = (),
+                              timeout: float = 180) -> None:
+        """Start the scheduler (TLS only, idle timeout on) and, at the same time, the named
+        ``workers`` (its port is chosen first, so nobody waits for another's imports); fill in
+        address and dashboard once the scheduler is up."""
+        directory = self.directory(record)
+        account = self._account(record.owner)
+        directory.mkdir(mode=0o700)
+        if account is not None:
+            os.chown(directory, *account)
+        credentials.write(directory / "tls", owner=account)
+        scheduler_file = directory / "scheduler.json"
+        port = self.ports.take()
+        record.scheduler = self._spawn(record, [
+            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+            "--protocol", "tls", *self._tls_args(record),
+            "--dashboard-address", "127.0.0.1:0", "--dashboard-prefix", dashboard_prefix,
+            "--scheduler-file", str(scheduler_file),
+            "--idle-timeout", f"{record.idle_timeout}s"], "scheduler.log")
+        record.address = f"tls://127.0.0.1:{port}"
+        for name in workers:
+            self.start_worker(record, name)
+        deadline = time.monotonic() + timeout
+        while (info := _read_scheduler_file(scheduler_file)) is None:
+            if not alive(record.scheduler) or time.monotonic() > deadline:
+                end([record.scheduler, *record.worker_processes.values()])
+                record.worker_processes.clear()
+                raise BackendError(f"the scheduler of {record.id} did not start; see "
+                                   f"{directory / 'scheduler.log'}")
+            await asyncio.sleep(0.05)
+        record.address = info["address"]
+        record.dashboard_port = info["services"].get("dashboard")
+
+    def start_worker(self, record: ClusterRecord, name: str) -> None:
+        """Start worker ``name`` of the cluster (no nanny: the service supervises)."""
+        assert record.address is not None
+        record.worker_processes[name] = self._spawn(record, [
+            "distributed.cli.dask_worker", record.address, "--name", name, "--no-nanny",
+            "--host", "127.0.0.1", "--protocol", "tls", *self._tls_args(record),
+            "--nthreads", str(max(1, int(record.worker_cores))),
+            "--memory-limit", str(record.worker_memory),
+            "--local-directory", str(self.directory(record) / "work"),
+            "--death-timeout", "30"], f"{name}.log")
+
+    def stop_workers(self, record: ClusterRecord, names: list[str]) -> None:
+        """Stop the named workers of a cluster."""
+        end([record.worker_processes.pop(n) for n in names if n in record.worker_processes])
+
+    def stop(self, record: ClusterRecord) -> None:
+        """Stop every process of the cluster and remove its directory."""
+        end([*record.worker_processes.values(), *([record.scheduler] if record.scheduler
+                                                   else [])])
+        record.worker_processes.clear()
+        shutil.rmtree(self.directory(record), ignore_errors=True)
