@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,3 +61,23 @@ def ceph() -> Iterator[CephCluster]:
     """A real single-node Ceph (mon, memstore OSD, RGW) on 127.0.0.1 for the whole session."""
     with ceph_cluster() as cluster:
         yield cluster
+
+@pytest.fixture
+def python_for_everyone() -> Iterator[None]:
+    """Let other accounts traverse to this Python (e.g. a pyenv under a 0700 /root).
+
+    System-user mode needs an interpreter every user can run; a real installation puts it
+    under /opt or /usr/local. Here the missing search (x) bits are added, then taken away.
+    """
+    changed = []
+    base = Path(sys.base_prefix).resolve()
+    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+            changed.append((folder, mode))
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(mode)

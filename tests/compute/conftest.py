@@ -17,10 +17,6 @@ from pathlib import Path
 import pytest
 from distributed import LocalCluster
 
-# The hub tests' helpers and fixtures (one real hub client, an interpreter all accounts reach).
-sys.path.insert(0, str(Path(__file__).parents[1] / "hub"))
-from test_system_users import python_for_everyone  # noqa: F401
-
 WORKER_MEMORY = 450 * 2**20  # the big-stack test exceeds twice this
 
 
@@ -58,7 +54,7 @@ class Account:
 
 
 @pytest.fixture
-def other_account(python_for_everyone: None) -> Iterator[Account]:  # noqa: F811 (the fixture)
+def other_account(python_for_everyone: None) -> Iterator[Account]:
     """A second real OS account (made here, removed after) and a way to run Python as it.
     Needs root, as CI has."""
     name = f"whc-{uuid.uuid4().hex[:6]}"

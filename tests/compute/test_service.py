@@ -17,7 +17,7 @@ import psutil
 import pytest
 import requests
 from distributed import Client
-from hubtools import client, run, unique  # on sys.path through conftest
+from hubtools import client, run, unique  # tests/hub is on pytest's pythonpath
 from wisehub.compute.api_client import ComputeAPI, ComputeError
 from wisehub.config import load_settings
 from wisehub.hub.launcher import RunningHub, start, stop

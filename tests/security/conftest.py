@@ -4,17 +4,13 @@ Python every account can run. CI runs as root; these tests need it (useradd, su)
 from __future__ import annotations
 
 import shutil
-import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-# attack (helpers of these tests) lives here; hubtools (shared with the hub tests) in tests/hub.
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "hub")]
 
 @pytest.fixture
 def open_root() -> Iterator[Path]:
@@ -27,25 +23,6 @@ def open_root() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def python_for_everyone() -> Iterator[None]:
-    """Let other accounts traverse to this Python (e.g. a pyenv under a 0700 /root).
-
-    System-user mode needs an interpreter every user can run; a real installation puts it
-    under /opt or /usr/local. Here the missing search (x) bits are added, then taken away.
-    """
-    changed = []
-    base = Path(sys.base_prefix).resolve()
-    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
-        mode = folder.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            folder.chmod(mode | stat.S_IXOTH)
-            changed.append((folder, mode))
-    try:
-        yield
-    finally:
-        for folder, mode in changed:
-            folder.chmod(mode)
 
 
 @pytest.fixture
