@@ -33,7 +33,7 @@ def test_service_roles_and_user_environment(tmp_path):
 
 
 def test_system_users_mode_runs_clusters_as_their_owners(tmp_path):
-    c = configured(tmp_path, spawner="system-users")
+    c = configured(tmp_path, spawner="system-users", authenticator="native")
     [service] = [s for s in c.JupyterHub.services if s["name"] == "compute"]
     settings = ComputeSettings.model_validate_json(service["environment"][CONFIG_ENV])
     assert settings.run_as_owner
