@@ -21,6 +21,7 @@ _LAZY = {
     "viz": "wisehub.viz",
     "ingest": "wisehub.ingest",
     "cluster": "wisehub.compute:cluster",
+    "batch": "wisehub.batch",
     "reduce": "wisehub.reduce",
     "lineage": "wisehub.lineage",
     "targets": "wisehub.lineage.targets",

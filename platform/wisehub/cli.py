@@ -16,6 +16,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    from wisehub.batch.cli import app as batch_app
     from wisehub.catalog.cli import app as catalog_app
     from wisehub.dev.cli import app as dev_app
     from wisehub.hub.cli import up
@@ -32,6 +33,7 @@ def _register() -> None:
     app.add_typer(dev_app, name="dev")
     app.add_typer(storage_app, name="storage")
     app.add_typer(reduce_app, name="reduce")
+    app.add_typer(batch_app, name="batch")
     app.command("ingest")(ingest)
     app.command("up")(up)
 
