@@ -7,63 +7,18 @@ Dask LocalCluster, state under a temporary data directory.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 from wisehub.batch import BatchSettings, LocalBackend
 from wisehub.config import Settings, get_settings, load_settings
 
-JOB_CODE = '''
-import json, os, time
-
-def square_sum(n, delay=0.0):
-    """Sum of squares on the job's own Dask cluster."""
-    from distributed import get_client
-    client = get_client()
-    time.sleep(delay)
-    print("square_sum running", n, flush=True)
-    return sum(client.gather(client.map(lambda x: x * x, range(n))))
-
-def write_report(night):
-    with open(f"report-{night}.json", "w") as out:
-        json.dump({"night": night, "pid": os.getpid()}, out)
-    return night
-
-def sleeper(seconds):
-    print("sleeping", os.getpid(), flush=True)
-    time.sleep(seconds)
-    return seconds
-
-def crash_after_partial_output(night):
-    with open(f"partial-{night}.txt", "w") as out:
-        out.write("half a night")
-    raise ValueError(f"bad frames in night {night}")
-
-def group_work(group, n):
-    from distributed import get_client
-    return {"group": group, "total": get_client().submit(sum, range(n)).result()}
-'''
-
-NOTEBOOK_PARAMETERS = 'night = "2024-01-01"\nn = 3'
-NOTEBOOK_BODY = '''import wisehub as wh
-client = wh.cluster()
-total = client.submit(sum, range(n)).result()
-print("night", night, "total", total, "address", client.scheduler.address)'''
-
-
-def write_notebook(path: Path) -> Path:
-    """A notebook with a tagged ``parameters`` cell (night, n) that computes on Dask."""
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(NOTEBOOK_PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(NOTEBOOK_BODY)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, path)
-    return path
+# batchtools (and hubtools, for the hub tests) live next to the tests.
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "hub")]
+from batchtools import JOB_CODE, write_notebook  # noqa: E402
 
 
 @dataclass

@@ -11,16 +11,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
+from batchtools import WAIT
 from wisehub.batch import BatchSettings, JobSpecError, JobStateError, LimitError, submit
 from wisehub.batch.process import group_alive
 from wisehub.batch.spec import BY_VALUE
 from wisehub.batch.state import write_record
 from wisehub.batch.submit import jobs
-
-WAIT = 240
 
 
 def test_bad_input_is_refused_at_submit_and_nothing_is_queued(place, tmp_path):
@@ -172,7 +172,7 @@ def test_declared_outputs_and_by_value_functions_become_products(place, lineage_
     types = sorted(p.type for p in lineage_of(report.id))
     assert types == ["BatchOutput", "BatchResult"]
     output = next(p for p in lineage_of(report.id) if p.type == "BatchOutput")
-    assert json.loads(open(output.data_uri).read())["night"] == "2024-03-03"
+    assert json.loads(Path(output.data_uri).read_text())["night"] == "2024-03-03"
 
 
 def test_finished_jobs_are_removed_after_the_retention(place):

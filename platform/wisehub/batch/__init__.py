@@ -10,7 +10,13 @@ lineage products. See ``docs/batch.md``.
 0
 """
 
-from wisehub.batch.errors import BatchError, JobSpecError, JobStateError, LimitError, UnknownJobError
+from wisehub.batch.errors import (
+           BatchError,
+           JobSpecError,
+           JobStateError,
+           LimitError,
+           UnknownJobError,
+)
 from wisehub.batch.job import Job, JobList
 from wisehub.batch.local import LocalBackend
 from wisehub.batch.settings import BatchLimits, BatchSettings

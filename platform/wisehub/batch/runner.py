@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import traceback
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,6 @@ from wisehub.batch.state import (
 from wisehub.config import get_settings
 
 
-
 def _write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.touch(mode=0o600)
@@ -48,10 +48,8 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _save_result(directory: Path, value: Any) -> list[tuple[str, Path]]:
     _write_bytes(directory / RESULT_FILE, cloudpickle.dumps(value))
-    try:
+    with suppress(TypeError, ValueError):  # not JSON: the pickle is the only form
         _write_bytes(directory / RESULT_JSON, json.dumps({"result": value}).encode())
-    except (TypeError, ValueError):
-        pass  # not JSON: the pickle is the only form
     return [] if value is None else [(RESULT, directory / RESULT_FILE)]
 
 

@@ -68,7 +68,8 @@ def function_target(function: Callable[..., Any] | str, home: Path | None = None
     if location.endswith(".py"):
         path = _in_home(location, home, "function file")
         tree = ast.parse(path.read_bytes(), str(path))
-        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        defined = {n.name for n in tree.body
+                   if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         if name not in defined:
             raise JobSpecError(f"function {function!r}: {path} defines no top-level "
                                f"function {name!r}")

@@ -37,7 +37,8 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT)
 # The files of a job directory.
 CALL, RESULT_FILE, RESULT_JSON = "call.pkl", "result.pkl", "result.json"
 OUTPUT_NOTEBOOK, OUTCOME = "output.ipynb", "outcome.json"
-STDOUT, STDERR, WORKER_LOG, SUPERVISOR_LOG = "stdout.log", "stderr.log", "workers.log", "supervisor.log"
+STDOUT, STDERR, WORKER_LOG = "stdout.log", "stderr.log", "workers.log"
+SUPERVISOR_LOG = "supervisor.log"
 
 JOB_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
 USER = re.compile(r"^[A-Za-z0-9._@-]+$")
@@ -120,10 +121,12 @@ class JobRecord:
 def check_job_id(job_id: str) -> str:
     """``job_id`` if it is well formed, else :class:`UnknownJobError` (never a path).
 
-    >>> check_job_id("../../etc")
+    >>> check_job_id("20260101T120000-0a1b2c3d")
+    '20260101T120000-0a1b2c3d'
+    >>> check_job_id("../../etc")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    wisehub.batch.errors.UnknownJobError: no batch job '../../etc': job ids look like 20260101T120000-0a1b2c3d
+    wisehub.batch.errors.UnknownJobError: no batch job '../../etc': job ids look like ...
     """
     if not isinstance(job_id, str) or not JOB_ID.match(job_id):
         raise UnknownJobError(f"no batch job {job_id!r}: job ids look like "

@@ -21,11 +21,11 @@ from typing import Any
 from wisehub.batch.process import identity, stop_group
 from wisehub.batch.state import (
     CANCELLED,
+    FAILED,
     OUTCOME,
+    RUNNING,
     STDERR,
     STDOUT,
-    FAILED,
-    RUNNING,
     SUCCEEDED,
     TIMED_OUT,
     JobRecord,
