@@ -157,8 +157,9 @@ class UserJobs:
     def _ensure_base(self) -> Path:
         if not self.root.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            # Accounts may create their own directory here but not list the others'.
-            self.root.chmod(0o1733 if os.geteuid() == 0 else 0o700)
+            # Like /tmp without reading: every account (system-users mode) may create its
+            # own directory here, none may list, rename or remove the others'.
+            self.root.chmod(0o1733)
         self.base.mkdir(mode=0o700, exist_ok=True)
         self._check_owner(self.base)
         return self.base
@@ -174,10 +175,11 @@ class UserJobs:
     def directory(self, job_id: str) -> Path:
         """The directory of one of this user's jobs, or :class:`UnknownJobError`."""
         path = self.base / check_job_id(job_id)
+        if self.base.exists():
+            self._check_owner(self.base)
         if not (path / "state.json").is_file():
             raise UnknownJobError(f"no batch job {job_id} for user {self.user!r}; "
                                   "`wisehub batch list` shows your jobs")
-        self._check_owner(self.base)
         return path
 
     @contextmanager
