@@ -164,7 +164,7 @@ def test_declared_outputs_and_by_value_functions_become_products(place, lineage_
             return 2 * x
     """), namespace)  # like a function defined in a notebook: not importable by name
     backend = place.backend()
-    by_value = submit(namespace["local_double"], 21, backend=backend)
+    by_value = submit(namespace["local_double"], 21, workers=2, adaptive=True, backend=backend)
     report = submit("jobs.py:write_report", "2024-03-03", outputs=["report-2024-03-03.json"],
                     backend=backend)
     assert by_value.wait(WAIT) == "succeeded" and report.wait(WAIT) == "succeeded"
