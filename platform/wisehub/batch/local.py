@@ -46,7 +46,7 @@ from wisehub.batch.state import (
 )
 from wisehub.config import Settings, get_settings
 
-START_GRACE_S = 30.0  # a queued job whose supervisor has not written its pid yet is not lost
+START_GRACE_S = 120.0  # a queued job whose supervisor has not written its pid yet is not lost
 
 
 class LocalBackend:

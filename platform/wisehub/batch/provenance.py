@@ -18,9 +18,6 @@ from wisehub.lineage.build import environment
 from wisehub.lineage.store import ProcessRecord
 from wisehub.storage import get_storage, layout_prefix
 
-RESULT, NOTEBOOK, OUTPUT = "BatchResult", "BatchNotebook", "BatchOutput"
-"""Product types: a function's pickled return value, an executed notebook, a declared file."""
-
 
 def register_products(record: JobRecord, files: list[tuple[str, Path]], settings: Settings,
                       started: datetime) -> list[str]:

@@ -10,10 +10,12 @@ registers nothing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pickle
 import sys
+import threading
 import traceback
 from contextlib import suppress
 from pathlib import Path
@@ -22,7 +24,6 @@ from typing import Any
 import cloudpickle
 
 from wisehub.batch.cluster import job_cluster
-from wisehub.batch.provenance import NOTEBOOK, OUTPUT, RESULT, register_products
 from wisehub.batch.spec import load_function
 from wisehub.batch.state import (
     CALL,
@@ -37,6 +38,10 @@ from wisehub.batch.state import (
     write_json,
 )
 from wisehub.config import get_settings
+
+RESULT, NOTEBOOK, OUTPUT = "BatchResult", "BatchNotebook", "BatchOutput"
+"""Product types: a function's pickled return value, an executed notebook, a declared file."""
+LINEAGE = "wisehub.batch.provenance"  # seconds of imports: loaded while the job runs
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -76,6 +81,7 @@ def _declared_outputs(record: JobRecord) -> list[tuple[str, Path]]:
 
 def run(directory: Path) -> dict[str, Any]:
     """Run the job in ``directory``; return its outcome (products, whether it has a result)."""
+    threading.Thread(target=importlib.import_module, args=(LINEAGE,), daemon=True).start()
     record = read_record(directory)
     started = parse_time(record.started_at)
     os.chdir(record.cwd)
@@ -92,6 +98,7 @@ def run(directory: Path) -> dict[str, Any]:
         finally:
             _save_worker_logs(client, directory / WORKER_LOG)
     files += _declared_outputs(record)
+    register_products = importlib.import_module(LINEAGE).register_products
     products = register_products(record, files, get_settings(), started or parse_time(
         record.submitted_at))  # type: ignore[arg-type]
     return {"products": products, "has_result": (directory / RESULT_FILE).exists()}
