@@ -46,12 +46,19 @@ total = client.submit(sum, range(n)).result()
 print("night", night, "total", total, "address", client.scheduler.address)'''
 
 
-def write_notebook(path: Path) -> Path:
-    """A notebook with a tagged ``parameters`` cell (night, n) that computes on Dask."""
+SLEEPY_PARAMETERS = "seconds = 300"
+SLEEPY_BODY = ('import os, time\nprint("kernel sleeping", os.getpid(), flush=True)\n'
+               "time.sleep(seconds)")
+
+
+def write_notebook(path: Path, parameters: str = NOTEBOOK_PARAMETERS,
+                   body: str = NOTEBOOK_BODY) -> Path:
+    """A notebook with a tagged ``parameters`` cell (default: night, n) and one code cell
+    (default: computes on Dask)."""
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(NOTEBOOK_PARAMETERS)
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(NOTEBOOK_BODY)]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, path)

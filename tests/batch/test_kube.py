@@ -124,7 +124,8 @@ def test_pod_specs_pass_kubernetes_validate_strict(record, version, tmp_path):
     cli = subprocess.run([Path(sys.executable).with_name("kubernetes-validate"), "--strict",
                           "-k", version, *map(str, files)], capture_output=True, text=True,
                          timeout=300)
-    assert cli.returncode == 0 and cli.stdout.count("PASSED") == 3, cli.stdout + cli.stderr
+    assert cli.returncode == 0 and cli.stdout.count(" passed for resource pod/") == 3, \
+        cli.stdout + cli.stderr
     service = cluster["scheduler"]["service"]
     kubernetes_validate.validate({"apiVersion": "v1", "kind": "Service",
                                   "metadata": {"name": "s"}, "spec": service}, version,

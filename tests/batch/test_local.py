@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
-from batchtools import WAIT
+from batchtools import SLEEPY_BODY, SLEEPY_PARAMETERS, WAIT, write_notebook
 from wisehub.batch import BatchSettings, JobSpecError, JobStateError, LimitError, submit
 from wisehub.batch.process import group_alive
 from wisehub.batch.spec import BY_VALUE
@@ -133,6 +136,21 @@ def test_cancel_stops_the_whole_process_group(place):
     assert not group_alive(pgid)
     with pytest.raises(JobStateError, match="is cancelled"):
         job.result()
+
+
+def test_cancelling_a_notebook_job_stops_its_kernel_too(place):
+    write_notebook(place.home / "sleepy.ipynb", SLEEPY_PARAMETERS, SLEEPY_BODY)
+    job = submit("sleepy.ipynb", seconds=300, backend=place.backend())
+    deadline = time.monotonic() + WAIT
+    while not (found := re.search(r"kernel sleeping (\d+)", job.logs())):
+        assert job.status() in ("queued", "running") and time.monotonic() < deadline
+        time.sleep(0.5)
+    kernel = psutil.Process(int(found.group(1)))
+    assert os.getpgid(kernel.pid) != job.record().runner["pgid"]  # Jupyter's own session
+    job.cancel()
+    assert job.status() == "cancelled"
+    kernel.wait(timeout=30)  # raises TimeoutExpired if the kernel survived the cancel
+    assert not kernel.is_running()
 
 
 def test_a_job_past_its_wall_time_is_stopped_and_marked(place):

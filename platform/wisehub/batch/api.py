@@ -23,7 +23,7 @@ from wisehub.batch.errors import JobStateError, UnknownJobError
 from wisehub.batch.local import LocalBackend
 from wisehub.batch.settings import BatchSettings
 from wisehub.batch.state import JobRecord
-from wisehub.config import Settings
+from wisehub.config import Settings, get_settings
 
 PUBLIC = ("id", "user", "name", "kind", "target", "parameters", "workers", "adaptive",
           "wall_time", "outputs", "code_version", "status", "submitted_at", "started_at",
@@ -139,8 +139,6 @@ def handlers(prefix: str = "", settings: Settings | None = None,
              batch: BatchSettings | None = None) -> list[tuple[str, type, dict[str, Any]]]:
     """``(pattern, handler, kwargs)`` tuples; patterns are relative to ``prefix`` (empty for
     the compute service's ``make_app(extra_handlers=...)``, which adds its own)."""
-    from wisehub.config import get_settings
-
     kwargs = {"settings": settings or get_settings(), "batch": batch or BatchSettings()}
     routes = [("jobs/?", JobsHandler), ("jobs/([^/]+)/?", OneJobHandler),
               ("jobs/([^/]+)/logs", LogsHandler), ("jobs/([^/]+)/result", ResultHandler),

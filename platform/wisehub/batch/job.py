@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 import os
+import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from wisehub.batch.local import LocalBackend
@@ -62,8 +64,6 @@ class Job:
 
     def wait(self, timeout: float | None = None, poll: float = 0.5) -> str:
         """Block until the job has finished (or ``timeout`` s passed); return its status."""
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while (status := self.status()) not in FINISHED:
             if deadline is not None and time.monotonic() > deadline:
@@ -79,8 +79,6 @@ def _duration(record: JobRecord) -> str:
     start, end = parse_time(record.started_at), parse_time(record.ended_at)
     if start is None:
         return ""
-    from datetime import UTC, datetime
-
     return f"{((end or datetime.now(UTC)) - start).total_seconds():.1f} s"
 
 

@@ -23,7 +23,7 @@ import cloudpickle
 from wisehub.batch.errors import JobStateError
 from wisehub.batch.launch import start_detached
 from wisehub.batch.limits import check_limits
-from wisehub.batch.process import alive, group_alive, stop_group
+from wisehub.batch.process import alive, group_alive, stop_job
 from wisehub.batch.retention import expired
 from wisehub.batch.settings import BatchSettings
 from wisehub.batch.state import (
@@ -92,7 +92,7 @@ class LocalBackend:
             record = self.jobs.load(job_id)  # it may have finished meanwhile
             if record.status in ACTIVE:
                 if record.runner.get("pgid") and group_alive(record.runner["pgid"]):
-                    stop_group(record.runner["pgid"], self.batch.kill_grace)
+                    stop_job(record.runner, self.batch.kill_grace)
                 record.status, record.ended_at = FAILED, now()
                 record.message = "failed: its supervisor stopped unexpectedly"
                 record.error = record.error or self._tail(job_id, STDERR, 40)
@@ -172,7 +172,7 @@ class LocalBackend:
                 record = self.jobs.load(job_id)
         if not record.finished:
             if record.runner.get("pgid"):
-                stop_group(record.runner["pgid"], self.batch.kill_grace)
+                stop_job(record.runner, self.batch.kill_grace)
             record.status, record.ended_at = CANCELLED, now()
             record.message = "cancelled by its owner"
             self.jobs.save(record)

@@ -52,3 +52,17 @@ def stop_group(pgid: int, grace: float) -> None:
         while time.monotonic() < deadline and group_alive(pgid):
             time.sleep(0.05)
         os.killpg(pgid, signal.SIGKILL)
+
+
+def stop_job(ident: dict[str, Any], grace: float) -> None:
+    """Stop a runner: its process group, and any descendant that left the group (Jupyter
+    starts kernels in sessions of their own), SIGKILLed after ``grace`` s."""
+    family = []
+    if alive(ident):
+        with suppress(psutil.Error):
+            family = psutil.Process(int(ident["pid"])).children(recursive=True)
+    stop_group(int(ident["pgid"]), grace)
+    for process in family:
+        with suppress(psutil.Error):
+            process.kill()
+

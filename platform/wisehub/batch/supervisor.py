@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wisehub.batch.process import identity, stop_group
+from wisehub.batch.process import identity, stop_group, stop_job
 from wisehub.batch.state import (
     CANCELLED,
     FAILED,
@@ -107,7 +107,7 @@ def supervise(directory: Path, kill_grace: float) -> JobRecord:
         except subprocess.TimeoutExpired:
             code = None
     if code is None:
-        stop_group(runner.pid, kill_grace)
+        stop_job(record.runner, kill_grace)
         runner.wait()
         if cancel.requested:
             record.status, record.message = CANCELLED, "cancelled by its owner"
