@@ -41,6 +41,7 @@ _LAZY = {
     "targets": "wisehub.pipelines.ccd",
     "viz": "wisehub.viz",
     "clusters": "wisehub.compute:clusters",
+    "batch": "wisehub.batch",
 }
 
 
@@ -63,6 +64,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Settings",
     "SettingsError",
+    "batch",
     "catalog",
     "cluster",
     "clusters",

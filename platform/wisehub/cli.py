@@ -16,6 +16,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    from wisehub.batch.cli import app as batch_app
     from wisehub.catalog.cli import app as catalog_app
     from wisehub.compute.cli import app as compute_app
     from wisehub.dev.cli import app as dev_app
@@ -36,6 +37,7 @@ def _register() -> None:
     app.add_typer(reduce_app, name="reduce")
     app.add_typer(hub_app, name="hub")
     app.add_typer(compute_app, name="compute")
+    app.add_typer(batch_app, name="batch")
     app.command("ingest")(ingest)
     app.command("up")(up)
 

@@ -1,0 +1,113 @@
+"""``submit()``, ``jobs()`` and ``job()``: the batch API a notebook uses.
+
+>>> import tempfile
+>>> from wisehub.config import Settings
+>>> backend = LocalBackend(Settings(data_dir=tempfile.mkdtemp()))
+>>> submit("math:nope", backend=backend)
+Traceback (most recent call last):
+...
+wisehub.batch.errors.JobSpecError: function 'math:nope': module 'math' has no attribute 'nope'
+>>> len(jobs(backend=backend))
+0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from wisehub.batch.job import Job, JobList
+from wisehub.batch.local import LocalBackend
+from wisehub.batch.spec import function_target, notebook_target, plain
+from wisehub.batch.state import JobRecord
+
+
+def _is_notebook(what: Any) -> bool:
+    return isinstance(what, str | Path) and str(what).endswith(".ipynb")
+
+
+def submit(what: Callable[..., Any] | str | Path, *args: Any, workers: int = 1,
+           adaptive: bool = False, wall_time: float | None = None,
+           outputs: Iterable[str] = (), name: str = "",
+           parameters: Mapping[str, Any] | None = None, backend: LocalBackend | None = None,
+           **kwargs: Any) -> Job:
+    """Run a function or a notebook as a batch job that outlives this kernel; return at once.
+
+    Parameters
+    ----------
+    what
+        A callable, ``"package.module:function"``, ``"path/in/home.py:function"``, or a
+        notebook path (``.ipynb``, in your home) run by papermill.
+    *args, **kwargs
+        The function's arguments; for a notebook, ``kwargs`` are its parameters.
+    workers, adaptive
+        The job's own Dask cluster: ``workers`` workers, or adaptive between 1 and
+        ``workers``. Inside the job ``wh.cluster()`` and ``distributed.get_client()`` use it.
+    wall_time
+        Seconds the job may run (default: your limit); past it the job is stopped and marked
+        ``timed-out``.
+    outputs
+        Files (relative to the current directory) the job writes; they become lineage products.
+    name
+        A label for the job list.
+
+    Raises
+    ------
+    JobSpecError
+        The function cannot be found, the notebook is missing or does not declare a parameter.
+    LimitError
+        The job would exceed a limit (the message names it). Nothing is queued in either case.
+
+    Examples
+    --------
+    >>> job = wh.batch.submit("mypipeline.nightly:reduce", night="2024-03-01",
+    ...                       workers=4)  # doctest: +SKIP
+    >>> job.status()  # doctest: +SKIP
+    'running'
+    """
+    backend = backend or LocalBackend()
+    limits = backend.batch.limits_for(backend.groups)
+    common = {"workers": workers, "adaptive": adaptive, "name": name,
+              "wall_time": float(wall_time if wall_time is not None else limits.wall_time),
+              "cwd": os.getcwd(), "outputs": [str(o) for o in outputs]}
+    if _is_notebook(what):
+        if args:
+            raise TypeError("a notebook job takes parameters by name, not positional arguments")
+        params = {**(parameters or {}), **kwargs}
+        target = notebook_target(what, params)
+        record = JobRecord.new(backend.user, kind="notebook", target=target.target,
+                               parameters=plain(params), code_version=target.code_version,
+                               **common)
+        call = None
+    else:
+        if parameters:
+            raise TypeError("parameters= is for notebooks; pass a function's arguments directly")
+        target = function_target(what)  # type: ignore[arg-type]
+        record = JobRecord.new(backend.user, kind="function", target=target.target,
+                               parameters=plain({"args": list(args), "kwargs": kwargs}),
+                               code_version=target.code_version, **common)
+        call = {"args": args, "kwargs": kwargs, "pickled": target.pickled}
+    backend.submit(record, call)
+    return Job(backend, record.id)
+
+
+def jobs(backend: LocalBackend | None = None) -> JobList:
+    """Your batch jobs, oldest first (a table in JupyterLab).
+
+    >>> wh.batch.jobs()  # doctest: +SKIP
+    """
+    backend = backend or LocalBackend()
+    backend.cleanup()
+    return JobList([Job(backend, r.id) for r in backend.records()])
+
+
+def job(job_id: str, backend: LocalBackend | None = None) -> Job:
+    """One of your jobs by id, from any later session; :class:`UnknownJobError` otherwise.
+
+    >>> wh.batch.job("20260101T120000-0a1b2c3d").result()  # doctest: +SKIP
+    """
+    backend = backend or LocalBackend()
+    backend.record(job_id)
+    return Job(backend, job_id)
