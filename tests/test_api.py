@@ -43,7 +43,8 @@ import json, sys
 import wisehub as wh
 before = sorted(m for m in sys.modules if m.split(".")[0] in
                 ("dask", "distributed", "xarray", "numpy", "jupyterhub", "intake", "zarr")
-                or m in ("wisehub.compute.local", "wisehub.reduce", "wisehub.viz", "wisehub.lineage"))
+                or m in ("wisehub.compute.local", "wisehub.reduce", "wisehub.viz",
+                         "wisehub.lineage"))
 compute = wh.compute  # no prior import
 print(json.dumps({"before": before, "compute": compute.__name__,
                   "cluster": wh.cluster is compute.cluster, "sub": wh.reduce.__name__}))

@@ -7,18 +7,14 @@ Dask LocalCluster, state under a temporary data directory.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from batchtools import JOB_CODE, write_notebook  # tests/batch is on pytest's pythonpath
 from wisehub.batch import BatchSettings, LocalBackend
 from wisehub.config import Settings, get_settings, load_settings
-
-# batchtools (and hubtools, for the hub tests) live next to the tests.
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "hub")]
-from batchtools import JOB_CODE, write_notebook  # noqa: E402
 
 
 @dataclass

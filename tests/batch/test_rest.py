@@ -10,7 +10,6 @@ stand-in for the compute service that will mount the same handlers at merge.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,17 +22,6 @@ from wisehub.config import Settings, load_settings
 from wisehub.hub import launcher
 
 pytestmark = pytest.mark.hub
-
-SERVICE = Path(__file__).with_name("batch_service.py")
-EXTRA_CONFIG = '''
-c.JupyterHub.services = [*c.JupyterHub.services, {{
-    "name": "batch", "url": "http://127.0.0.1:{port}",
-    "command": [{python!r}, {service!r}],
-    "environment": {{"WISEHUB_DATA_DIR": {data!r}, "WISEHUB_BATCH__KILL_GRACE": "2"}}}}]
-for role in c.JupyterHub.load_roles:  # users may call the service (as they will "compute")
-    if role["name"] == "user":
-        role["scopes"] = [*role["scopes"], "access:services!service=batch"]
-'''
 
 JOB_CODE = "def triple(x):\n    return 3 * x\n"
 SUBMIT = """
@@ -50,18 +38,12 @@ print(json.dumps([fn.result(), str(nb.result()), fn.status(), len(wh.batch.jobs(
 
 
 @pytest.fixture
-def batch_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def batch_hub(tmp_path: Path
               ) -> Iterator[tuple[Settings, list[launcher.RunningHub]]]:
-    """Settings and a (restartable) hub with the batch service; the list holds the running
-    hub, replaced on restart."""
-    from wisehub.hub.ports import free_port
-
+    """Settings and a (restartable) hub, whose compute service serves the batch routes; the
+    list holds the running hub, replaced on restart."""
     settings = load_settings(data_dir=tmp_path / "data",
                              hub={"demo_password": "demo-password-for-tests"})
-    extra = EXTRA_CONFIG.format(port=free_port("127.0.0.1"), python=sys.executable,
-                                service=str(SERVICE), data=str(settings.data_dir))
-    monkeypatch.setattr(launcher, "CONFIG_TEMPLATE",
-                        launcher.CONFIG_TEMPLATE + extra.replace("{", "{{").replace("}", "}}"))
     hubs = [launcher.start(settings)]
     try:
         yield settings, hubs
@@ -71,7 +53,7 @@ def batch_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def _api(hub: launcher.RunningHub, token: str, path: str, method: str = "GET"
          ) -> requests.Response:
-    return requests.request(method, f"{hub.url}services/batch/{path}", timeout=60,
+    return requests.request(method, f"{hub.url}services/compute/{path}", timeout=60,
                             headers={"Authorization": f"token {token}"}, allow_redirects=False)
 
 
@@ -126,7 +108,7 @@ def test_jobs_survive_server_stop_and_hub_restart_and_stay_private(batch_hub):
         assert reply.status_code == 404, (path, reply.status_code, reply.text)
         assert "no batch job" in reply.json()["message"]
     assert _api(hub, "not-a-token", "jobs").status_code in (302, 403)
-    assert requests.get(f"{hub.url}services/batch/jobs", timeout=30,
+    assert requests.get(f"{hub.url}services/compute/jobs", timeout=30,
                         allow_redirects=False).status_code in (302, 403)
 
     async def collect_in_new_kernel() -> list:

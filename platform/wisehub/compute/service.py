@@ -200,7 +200,9 @@ async def serve(config: ServiceConfig) -> None:
     """Run the service until SIGTERM/SIGINT: rediscover clusters, listen, keep lifecycles."""
     # The service's own process: allow as many concurrent hub calls as callers (default 10).
     AsyncHTTPClient.configure(None, max_clients=100)
-    app = make_app(config)
+    from wisehub.batch.api import handlers as batch_handlers
+
+    app = make_app(config, extra_handlers=batch_handlers())  # /services/compute/jobs/...
     manager: ClusterManager = app.settings["manager"]
     await manager.rediscover()
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
