@@ -67,7 +67,7 @@ def _service_up(hub: launcher.RunningHub, token: str) -> None:
 def test_jobs_survive_server_stop_and_hub_restart_and_stay_private(batch_hub):
     settings, hubs = batch_hub
     ada, bob = unique("ada"), unique("bob")
-    home = settings.data_dir / "hub" / "homes" / ada
+    home = settings.data_dir / "homes" / ada
 
     async def submit_from_kernel() -> tuple[list[str], str, str]:
         async with client(hubs[0]) as api:

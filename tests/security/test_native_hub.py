@@ -125,8 +125,10 @@ def test_hub_state_is_private_to_the_hub_user(native_hub: RunningHub, data: Path
     assert {"jupyterhub.sqlite", "jupyterhub.log", "share-sync.json", "launcher-token",
             "settings.yaml", "jupyterhub_cookie_secret"} <= set(files)
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
-    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
-    assert modes == dict.fromkeys(files, 0o600)
+    # Files 0600 and directories (the compute service's state) 0700, all the way down.
+    modes = {str(p.relative_to(state)): stat.S_IMODE(p.lstat().st_mode) for p in state.rglob("*")}
+    assert modes == {name: 0o700 if (state / name).is_dir() else 0o600 for name in modes}
+    assert "compute" in modes
     other = cleanup_accounts(unique_name("peek"))
     subprocess.run(["useradd", other], check=True)
     for name in ("jupyterhub.sqlite", "jupyterhub.log", "share-sync.json"):

@@ -43,27 +43,36 @@ def prepare_state_dir(path: Path) -> Path:
 def check_state_dir(path: Path) -> None:
     """Refuse a state directory that is not ``0700`` and ours, or holds a file not ``0600``.
 
-    Symbolic links and other non-regular entries are refused too: the hub writes through them.
+    Sub-directories (the compute service keeps its clusters' state in one) are held to the
+    same rules, all the way down. Symbolic links and other special entries are refused: the
+    hub writes through them.
     """
     uid = os.geteuid()
-    problems = []
     info = path.lstat()
     if not stat.S_ISDIR(info.st_mode):
-        problems.append(f"{path} is not a directory")
+        problems = [f"{path} is not a directory"]
     else:
-        problems += _problems(path, info, uid, want=0o700)
-        for entry in sorted(path.iterdir()):
-            entry_info = entry.lstat()
-            if stat.S_ISREG(entry_info.st_mode):
-                problems += _problems(entry, entry_info, uid, want=0o600)
-            else:
-                problems.append(f"{entry} is not a regular file")
+        problems = _problems(path, info, uid, want=0o700) + _tree_problems(path, uid)
     if problems:
         raise StateDirError(
             f"the hub's state directory {path} is not private, so the hub will not start: "
             + "; ".join(problems)
-            + f". Fix with `chown -R {uid} {path} && chmod 700 {path} && chmod 600 {path}/*`"
-            " (and remove anything that is not a file), or use a new data directory")
+            + f". Fix with `chown -R {uid} {path} && chmod -R go-rwx {path}` (directories "
+            "0700, files 0600; remove anything that is neither), or use a new data directory")
+
+
+def _tree_problems(directory: Path, uid: int) -> list[str]:
+    problems = []
+    for entry in sorted(directory.iterdir()):
+        entry_info = entry.lstat()
+        if stat.S_ISREG(entry_info.st_mode):
+            problems += _problems(entry, entry_info, uid, want=0o600)
+        elif stat.S_ISDIR(entry_info.st_mode):
+            problems += _problems(entry, entry_info, uid, want=0o700)
+            problems += _tree_problems(entry, uid)
+        else:
+            problems.append(f"{entry} is neither a regular file nor a directory")
+    return problems
 
 
 def _problems(path: Path, info: os.stat_result, uid: int, want: int) -> list[str]:
