@@ -135,9 +135,9 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
 def _spawner(c: Any, settings: Settings) -> None:
     hub = settings.hub
     if hub.spawner == "kubernetes":
-        c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
-        c.KubeSpawner.profile_list = profiles.kubespawner_profile_list(hub.profiles)
-        c.Spawner.group_overrides = provision.kubernetes_group_volumes
+        from wisehub.hub.kube import configure_kubespawner
+
+        configure_kubespawner(c, settings)
         return
     homes = hub.homes_dir or (
         Path("/home") if hub.spawner == "system-users" else settings.data_dir / "hub" / "homes")
@@ -168,7 +168,9 @@ def _spawner(c: Any, settings: Settings) -> None:
 
 
 def _services(c: Any, hub: HubSettings, state: Path) -> None:
+    # Appended to what is there: z2jh registers services from its values first.
     c.JupyterHub.services = [
+        *c.JupyterHub.get("services", []),
         {"name": CULLER, "command": [
             sys.executable, "-m", "jupyterhub_idle_culler",
             f"--timeout={hub.idle_timeout}", f"--cull-every={hub.cull_every}"]},

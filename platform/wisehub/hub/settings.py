@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from wisehub.hub.kube_settings import KubeSettings
+
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 """Usernames and group names: lower case, so they are also valid system user and group names."""
 
@@ -75,6 +77,8 @@ class HubSettings(BaseModel):
     workspaces_dir: Path | None = Field(
         None, description="shared-group workspaces (default: <data_dir>/groups)")
     profiles: list[Profile] = Field(default_factory=_default_profiles)
+    kubernetes: KubeSettings = Field(
+        default_factory=KubeSettings, description="cluster mode: names and mount paths")
     notebooks: list[Path] = Field(
         default_factory=lambda: [REPO_NOTEBOOKS / "tutorials", REPO_NOTEBOOKS / "examples"],
         description="folders copied into each new home; the first notebook opens on first login")
