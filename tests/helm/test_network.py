@@ -53,7 +53,7 @@ def policies(chart, tmp_path_factory) -> list[dict]:
                       f"networkPolicy: {{denyCIDRs: [{KUBE_API_PUBLIC}/32]}}\n")
     rendered = [o for o in render(chart, values) if o["kind"] == "NetworkPolicy"]
     kube = KubeSettings()
-    return rendered + [owner_dask_policy("alice", kube), owner_dask_policy("bob", kube)]
+    return [*rendered, owner_dask_policy("alice", kube), owner_dask_policy("bob", kube)]
 
 
 ALICE, BOB = user("alice"), user("bob")
