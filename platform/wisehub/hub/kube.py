@@ -236,8 +236,19 @@ class UserResources:
         secret = user_secret(name, creds, self.kube)
         await apply(spawner, "secret", secret)
         await apply(spawner, "network_policy", owner_dask_policy(name, self.kube))
-        spawner.environment = {**spawner.environment, **self.extra_env,
-                               **secret_environment(secret)}
+        plain = {**spawner.environment, **self.extra_env}
+        spawner.environment = {**literal(plain), **secret_environment(secret)}
+
+
+def literal(env: dict[str, Any]) -> dict[str, Any]:
+    """Env values KubeSpawner must not expand: it formats every value with user properties,
+    which would break templates meant for others (Dask's dashboard link holds ``{port}``).
+
+    >>> literal({"LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"})["LINK"]
+    '{{JUPYTERHUB_SERVICE_PREFIX}}proxy/{{port}}/status'
+    """
+    return {k: v.replace("{", "{{").replace("}", "}}") if isinstance(v, str) else v
+            for k, v in env.items()}
 
 
 async def apply(spawner: Any, kind: str, manifest: dict) -> None:
