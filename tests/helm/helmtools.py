@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jupyterhub import orm
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "wisehub"
@@ -102,3 +103,19 @@ def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
     if obj["kind"] == "CronJob":
         return obj["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     return obj["spec"]["template"]["metadata"]["labels"]
+
+
+USERS = {"alice": ["lab"], "pupil1": ["astro101"], "nobody": []}
+"""Hub users of the spawner tests and their groups (the chart's default groups)."""
+
+
+def make_hub_db(tmp: Path) -> Any:
+    """A real (SQLite) hub database holding :data:`USERS` and their groups."""
+    session = orm.new_session_factory(f"sqlite:///{tmp / 'hub.sqlite'}")()
+    groups = {g: orm.Group(name=g) for g in ("lab", "astro101")}
+    for name, member_of in USERS.items():
+        user = orm.User(name=name)
+        user.groups = [groups[g] for g in member_of]
+        session.add(user)
+    session.commit()
+    return session

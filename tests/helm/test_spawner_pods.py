@@ -12,24 +12,17 @@ RGW's.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
-from helmtools import KUBE_VERSIONS, render
+from helmtools import KUBE_VERSIONS, USERS, make_hub_db
 from jupyterhub import orm
 from tornado import web
 from traitlets.config import Config
-from wisehub.config import load_settings
-from wisehub.hub import configure
-from wisehub.hub.kube import UserCredentials, UserResources, pod_environment, profile_list
+from wisehub.hub.kube import profile_list
 from wisehub.hub.settings import Profile
-from wisehub.storage.credentials import S3Credentials
-
-USERS = {"alice": ["lab"], "pupil1": ["astro101"], "nobody": []}
 
 
 class RecordingApi:
@@ -47,43 +40,6 @@ class RecordingApi:
             return body
 
         return create
-
-
-@pytest.fixture(scope="module")
-def hub_config(chart, tmp_path_factory) -> tuple[Config, dict]:
-    tmp = tmp_path_factory.mktemp("hub")
-    objects = render(chart)
-    data = next(o for o in objects if o["metadata"]["name"] == "wisehub-settings")["data"]
-    (tmp / "users.yaml").write_text(data["users.yaml"])
-    settings = yaml.safe_load(data["settings.yaml"])
-    settings["hub"]["users_file"] = str(tmp / "users.yaml")
-    settings["data_dir"] = str(tmp / "data")
-    (tmp / "settings.yaml").write_text(yaml.safe_dump(settings))
-    loaded = load_settings(tmp / "settings.yaml", s3={**settings["s3"], "access_key": "AK",
-                                                     "secret_key": "sk"})
-    c = Config()
-    configure(c, loaded)
-    values = yaml.safe_load(Path(chart, "values.yaml").read_text())["jupyterhub"]
-    image = values["singleuser"]["image"]
-    c.KubeSpawner.image = f"{image['name']}:{image['tag']}"  # as z2jh's config does
-    kube = loaded.hub.kubernetes
-    # Stand-in credentials (RGW is not reachable here); the hook itself is the real one.
-    c.KubeSpawner.pre_spawn_hook = UserResources(
-        kube, lambda name, members: UserCredentials(S3Credentials(f"AK-{name}", "sk"),
-                                                    pg_role=f"wh_{name}"),
-        pod_environment(loaded))
-    return c, {"settings": loaded}
-
-
-def _db(tmp: Path) -> Any:
-    session = orm.new_session_factory(f"sqlite:///{tmp / 'hub.sqlite'}")()
-    groups = {g: orm.Group(name=g) for g in ("lab", "astro101")}
-    for name, member_of in USERS.items():
-        user = orm.User(name=name)
-        user.groups = [groups[g] for g in member_of]
-        session.add(user)
-    session.commit()
-    return session
 
 
 async def _spawn(c: Config, db: Any, name: str, profile: str | None,
@@ -115,7 +71,7 @@ CASES = [("alice", "small"), ("alice", "medium"), ("alice", "large"), ("pupil1",
 def test_user_pod_and_home_claim_are_valid_and_confined(hub_config, tmp_path, monkeypatch,
                                                         name: str, profile: str):
     c, ctx = hub_config
-    _, pod, pvc = asyncio.run(_spawn(c, _db(tmp_path), name, profile, monkeypatch))
+    _, pod, pvc = asyncio.run(_spawn(c, make_hub_db(tmp_path), name, profile, monkeypatch))
     for version in KUBE_VERSIONS:
         kubernetes_validate.validate(pod, version, strict=True)
         kubernetes_validate.validate(pvc, version, strict=True)
@@ -151,7 +107,7 @@ def test_user_pod_and_home_claim_are_valid_and_confined(hub_config, tmp_path, mo
 
 def test_per_user_secret_reaches_only_that_users_pod(hub_config, tmp_path, monkeypatch):
     c, _ = hub_config
-    db = _db(tmp_path)
+    db = make_hub_db(tmp_path)
     alice, alice_pod, _ = asyncio.run(_spawn(c, db, "alice", "small", monkeypatch))
     _, pupil_pod, _ = asyncio.run(_spawn(c, db, "pupil1", "small", monkeypatch))
     secret = alice.api.created[("secret", "wisehub-user-alice")]
@@ -176,7 +132,7 @@ def test_per_user_secret_reaches_only_that_users_pod(hub_config, tmp_path, monke
 def test_a_profile_of_other_groups_is_refused(hub_config, tmp_path, monkeypatch):
     c, _ = hub_config
     with pytest.raises(ValueError, match="large"):  # not offered to the class
-        asyncio.run(_spawn(c, _db(tmp_path), "pupil1", "large", monkeypatch))
+        asyncio.run(_spawn(c, make_hub_db(tmp_path), "pupil1", "large", monkeypatch))
 
 
 def test_no_profile_left_answers_403(hub_config, tmp_path, monkeypatch):
@@ -184,7 +140,7 @@ def test_no_profile_left_answers_403(hub_config, tmp_path, monkeypatch):
     only_lab = Config(c)
     only_lab.KubeSpawner.profile_list = profile_list(
         [Profile(slug="lab", display_name="Lab", groups=["lab"])])
-    db = _db(tmp_path)
+    db = make_hub_db(tmp_path)
     with pytest.raises(web.HTTPError) as refused:
         asyncio.run(_spawn(only_lab, db, "nobody", None, monkeypatch))
     assert refused.value.status_code == 403
