@@ -30,15 +30,22 @@ def test_every_dependency_is_pinned_within_its_range():
     assert "wisehub" not in pins  # the project installs on top, from the source
 
 
+def test_the_install_step_uses_only_the_lock():
+    steps = (REPO / "images" / "install-wisehub.sh").read_text()
+    installs = re.findall(r"^pip install (.+)$", steps, re.M)
+    assert installs == ["--no-deps -r /tmp/wisehub/requirements.lock",
+                        "--no-deps /tmp/wisehub/src"]
+    assert "pip check" in steps
+
+
 def test_dockerfiles_are_pinned_non_root_and_install_only_the_lock():
     for name, path in DOCKERFILES.items():
         text = path.read_text()
         bases = re.findall(r"^FROM\s+(\S+)", text, re.M)
         assert bases and all(re.search(r":\d[\w.-]*$", b) for b in bases), (name, bases)
-        installs = re.findall(r"pip install ([^\n&]+)", text)
-        assert installs == ["--no-deps -r /tmp/wisehub/requirements.lock ",
-                            "--no-deps /tmp/wisehub/src "], name
-        assert "COPY images/requirements.lock" in text
+        assert "pip install" not in text, name  # only through the shared install step
+        assert "COPY images/requirements.lock images/install-wisehub.sh" in text, name
+        assert "RUN sh /tmp/wisehub/install-wisehub.sh" in text, name
         assert "NUMBA_CACHE_DIR=/tmp/numba-cache" in text, name
         user = re.findall(r"^USER\s+(\S+)", text, re.M)[-1]
         assert user.split(":")[0] not in ("root", "0"), name
