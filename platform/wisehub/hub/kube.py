@@ -142,7 +142,11 @@ class UserCredentials:
         return f"UserCredentials(s3={self.s3!r}, pg_role={self.pg_role!r}, pg_password='***')"
 
     def env(self) -> dict[str, str]:
-        """The variables these credentials become in the pod (what the catalogue templates)."""
+        """The variables these credentials become in the pod (what the catalogue templates).
+
+        >>> sorted(UserCredentials(pg_role="wh_ada").env())
+        ['PGUSER']
+        """
         values: dict[str, str | None] = {"PGUSER": self.pg_role, "PGPASSWORD": self.pg_password}
         if self.s3 is not None:
             for access, secret in (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
@@ -192,6 +196,9 @@ def owner_dask_policy(username: str, kube: KubeSettings) -> dict:
 
     The chart's ``wisehub-dask`` policy closes every Dask pod to all but the compute service;
     policies add up, so this one admits the owner's server and the owner's other Dask pods.
+
+    >>> owner_dask_policy("ada", KubeSettings())["spec"]["ingress"][0]["from"]
+    [{'podSelector': {'matchLabels': {'wisehub.org/owner': 'ada'}}}]
     """
     owner = owner_label_value(username)
     mine = {kube.owner_label: owner}
@@ -221,6 +228,9 @@ class UserResources:
     Both objects are created, or replaced when they exist, in the spawner's namespace through
     its own API client, so the hub's service account needs only ``secrets`` and
     ``networkpolicies`` rights (the chart's ``wisehub-hub`` Role).
+
+    >>> c.KubeSpawner.pre_spawn_hook = UserResources(  # doctest: +SKIP
+    ...     KubeSettings(), RGWUserKeys(settings), pod_environment(settings))
     """
 
     kube: KubeSettings
@@ -252,7 +262,10 @@ def literal(env: dict[str, Any]) -> dict[str, Any]:
 
 
 async def apply(spawner: Any, kind: str, manifest: dict) -> None:
-    """Create ``manifest`` in the spawner's namespace, or replace it if it exists."""
+    """Create ``manifest`` in the spawner's namespace, or replace it if it exists.
+
+    >>> await apply(spawner, "secret", user_secret("ada", creds, kube))  # doctest: +SKIP
+    """
     from kubernetes_asyncio import client
     from kubernetes_asyncio.client.rest import ApiException
 
@@ -269,7 +282,12 @@ async def apply(spawner: Any, kind: str, manifest: dict) -> None:
 
 
 def memberships(users: Iterable[Any]) -> dict[str, Any]:
-    """Every hub user's groups, as :func:`wisehub.storage.policy.bucket_policy` wants them."""
+    """Every hub user's groups, as :func:`wisehub.storage.policy.bucket_policy` wants them.
+
+    >>> from types import SimpleNamespace as NS
+    >>> memberships([NS(name="ada", groups=[NS(name="lab")])])["ada"].groups
+    ['lab']
+    """
     from wisehub.storage.policy import Membership
 
     return {u.name: Membership(groups=sorted(g.name for g in u.groups)) for u in users}
@@ -281,6 +299,9 @@ class RGWUserKeys:
 
     Through :func:`wisehub.storage.provision.provision` with the platform's RGW user, so the
     bucket policy is brought up to date with every hub user's groups at the same time.
+
+    >>> RGWUserKeys(settings)("ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
+    UserCredentials(s3=S3Credentials(access_key='…', secret_key='***'), pg_role=None, …)
     """
 
     settings: Settings
@@ -307,7 +328,11 @@ def _no_groups() -> Any:
 
 
 def no_credentials(username: str, members: dict[str, Any]) -> UserCredentials:
-    """A :data:`CredentialSource` for platforms without S3: nothing but the Secret's name."""
+    """A :data:`CredentialSource` for platforms without S3: an empty Secret.
+
+    >>> no_credentials("ada", {}).env()
+    {}
+    """
     return UserCredentials()
 
 
