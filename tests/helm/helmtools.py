@@ -25,8 +25,11 @@ from jupyterhub import orm
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "wisehub"
-REFERENCE = Path(os.environ.get("WISEHUB_REFERENCE", "/work/shared/reference"))
-"""Upstream reference data (z2jh schema, dask-operator CRDs); see shared/reference/README.md."""
+REFERENCE = next(p for p in (Path(os.environ.get("WISEHUB_REFERENCE", REPO / "missing")),
+                             REPO.parent / "shared" / "reference", Path("/work/shared/reference"))
+                 if p.is_dir())
+"""Upstream reference data (z2jh schema, dask-operator CRDs): ``shared/reference`` beside the
+checkout (as in CI), or ``$WISEHUB_REFERENCE``; see shared/reference/README.md."""
 EXAMPLES = sorted(CHART.joinpath("examples").glob("*.yaml"))
 """Example values files shipped with the chart; each is validated like the defaults."""
 KUBE_VERSIONS = ["1.32.0", "1.37.0"]
