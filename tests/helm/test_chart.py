@@ -173,6 +173,16 @@ def test_only_the_compute_service_gets_an_api_token(rendered, values: str):
             assert spec["automountServiceAccountToken"] is False, name
 
 
+def test_hub_role_covers_what_its_pre_spawn_hook_does(rendered):
+    rules = by_kind(rendered["default"], "Role")["wisehub-hub"]["rules"]
+    granted = {(res, verb) for r in rules for res in r["resources"] for verb in r["verbs"]}
+    # wisehub.hub.kube.apply: create, or replace (verb "update") when it exists
+    assert {(res, verb) for res in ("secrets", "networkpolicies")
+            for verb in ("create", "update")} <= granted
+    binding = by_kind(rendered["default"], "RoleBinding")["wisehub-hub"]
+    assert binding["subjects"][0]["name"] == "hub"  # z2jh's hub service account
+
+
 def test_compute_role_grants_rights_on_dask_resources_only(rendered):
     role = by_kind(rendered["default"], "Role")["wisehub-compute"]
     writes = [r for r in role["rules"] if set(r["verbs"]) - {"get", "list", "watch"}]
