@@ -11,6 +11,7 @@ runs, and ``wisehub.hub.configure`` configures a cluster-mode hub under the lock
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -41,8 +42,10 @@ print(jupyterhub.__version__, c.JupyterHub.spawner_class)
 
 
 def run(python: Path, *args: str) -> str:
+    # Nothing from the test's own environment may point the venv back at the checkout.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run([str(python), *args], capture_output=True, text=True, timeout=1800,
-                          check=False)
+                          check=False, env=env)
     assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}{done.stderr[-4000:]}"
     return done.stdout
 
