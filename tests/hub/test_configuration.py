@@ -18,7 +18,6 @@ from wisehub.hub.auth import DemoAuthenticator
 from wisehub.hub.configuration import GROUP_GUARD
 from wisehub.hub.ports import Ports
 from wisehub.hub.profiles import choose, offered
-from wisehub.hub.provision import kubernetes_group_volumes
 from wisehub.hub.settings import HubSettings, load_directory
 
 
@@ -86,21 +85,6 @@ def test_profiles_offered_by_group_and_forcing_is_refused():
     with pytest.raises(web.HTTPError) as unknown:
         choose(profiles, ["lab"], "huge")
     assert unknown.value.status_code == 400 and "small" in unknown.value.log_message
-
-
-def test_kubernetes_seam_filters_profiles_and_mounts_group_workspaces(tmp_path: Path):
-    c = Config()
-    configure(c, load_settings(data_dir=tmp_path, mode="cluster", hub={
-        "spawner": "kubernetes", "authenticator": "native"}))
-    assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
-    assert "bind_url" not in c.JupyterHub  # z2jh owns the network in cluster mode
-    listed = c.KubeSpawner.profile_list(spawner_of("astro101"))
-    assert [p["slug"] for p in listed] == ["small", "medium"]
-    assert listed[0]["kubespawner_override"]["mem_limit"] == "2G"
-    overrides = kubernetes_group_volumes(spawner_of("lab", "astro101"))
-    mounts = {m["mountPath"] for o in overrides.values()
-              for m in o["spawner_override"]["volume_mounts"].values()}
-    assert mounts == {"/home/jovyan/shared/lab", "/home/jovyan/shared/astro101"}
 
 
 def test_users_file_errors_name_the_file_and_problem(tmp_path: Path):

@@ -144,9 +144,9 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
 def _spawner(c: Any, settings: Settings) -> None:
     hub = settings.hub
     if hub.spawner == "kubernetes":
-        c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
-        c.KubeSpawner.profile_list = profiles.kubespawner_profile_list(hub.profiles)
-        c.Spawner.group_overrides = provision.kubernetes_group_volumes
+        from wisehub.hub.kube import configure_kubespawner
+
+        configure_kubespawner(c, settings)
         return
     homes = hub.homes_dir or (
         Path("/home") if hub.spawner == "system-users" else settings.data_dir / "homes")
@@ -181,7 +181,9 @@ def _spawner(c: Any, settings: Settings) -> None:
 
 def _services(c: Any, settings: Settings) -> None:
     hub, state = settings.hub, hub_state_dir(settings)
+    # Appended to what is there: z2jh registers services from its values first.
     c.JupyterHub.services = [
+        *c.JupyterHub.get("services", []),
         {"name": CULLER, "command": [
             sys.executable, "-m", "jupyterhub_idle_culler",
             f"--timeout={hub.idle_timeout}", f"--cull-every={hub.cull_every}"]},
@@ -211,6 +213,11 @@ def _compute_service(c: Any, settings: Settings, state: Path) -> str:
         "name": SERVICE, "services": [SERVICE],
         # Who a caller is (groups, admin) and whether their server still runs; nothing more.
         "scopes": ["list:users", "read:users", "read:servers"]}]
+    chart = next((s for s in c.JupyterHub.get("services", []) if s.get("name") == SERVICE), None)
+    if settings.mode == "cluster" and chart is not None:
+        # z2jh registered it from the chart's values (hub.services.compute), with its token.
+        chart.setdefault("oauth_no_confirm", True)
+        return f"{chart['url']}/services/{SERVICE}/"
     if settings.mode == "cluster":
         url = os.environ.get("WISEHUB_COMPUTE_SERVICE_URL", "http://wisehub-compute:10101")
         service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,

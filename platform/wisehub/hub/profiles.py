@@ -2,7 +2,7 @@
 
 The same :class:`~wisehub.hub.settings.Profile` list drives the local spawners (through the
 ``options_form`` and ``apply_user_options`` hooks every JupyterHub spawner has) and KubeSpawner
-(through its ``profile_list``).
+(through its ``profile_list``, in :mod:`wisehub.hub.kube`).
 
 >>> from wisehub.hub.settings import HubSettings
 >>> [p.slug for p in offered(HubSettings().profiles, groups={"astro101"})]
@@ -92,32 +92,3 @@ def apply_user_options(profiles: list[Profile]) -> Callable[[Any, dict], None]:
         }
 
     return apply
-
-
-def kubespawner_profile_list(profiles: list[Profile]) -> Callable[[Any], list[dict]]:
-    """A KubeSpawner ``profile_list`` callable: the same profiles, filtered by group.
-
-    KubeSpawner refuses a slug that is not in the list it was given, so a non-member cannot
-    force a restricted profile.
-    """
-
-    def profile_list(spawner: Any) -> list[dict]:
-        return [
-            {
-                "slug": p.slug,
-                "display_name": p.display_name,
-                "description": p.description,
-                "default": i == 0,
-                "kubespawner_override": {
-                    "cpu_limit": p.cpu,
-                    "mem_limit": p.memory,
-                    "environment": {
-                        "WISEHUB_PROFILE": p.slug,
-                        "WISEHUB_DASK_WORKERS": str(p.dask_workers),
-                    },
-                },
-            }
-            for i, p in enumerate(offered(profiles, _user_groups(spawner)))
-        ]
-
-    return profile_list

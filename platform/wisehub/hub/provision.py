@@ -209,24 +209,3 @@ def _run(cmd: list[str]) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
-
-
-def kubernetes_group_volumes(spawner: Any) -> dict[str, dict]:
-    """``Spawner.group_overrides`` for KubeSpawner: mount each group's workspace claim.
-
-    Claims are named ``wisehub-group-<group>`` (ReadWriteMany, CephFS) and mounted at
-    ``~/shared/<group>``. Volumes are dicts, so overrides from several groups add up.
-    """
-    return {
-        f"50-workspace-{g.name}": {
-            "groups": [g.name],
-            "spawner_override": {
-                "volumes": {f"group-{g.name}": {
-                    "name": f"group-{g.name}",
-                    "persistentVolumeClaim": {"claimName": f"wisehub-group-{g.name}"}}},
-                "volume_mounts": {f"group-{g.name}": {
-                    "name": f"group-{g.name}", "mountPath": f"/home/jovyan/shared/{g.name}"}},
-            },
-        }
-        for g in spawner.user.groups
-    }

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from wisehub import names
 from wisehub.errors import SettingsError
+from wisehub.hub.kube_settings import KubeSettings
 from wisehub.resources import demo_users_file, notebooks_dir
 from wisehub.settings_types import CommaList
 
@@ -80,6 +81,8 @@ class HubSettings(BaseModel):
         "profile (comma-separated in env); ignored when hub.profiles is given")
     profiles: list[Profile] = Field(
         default_factory=lambda data: _default_profiles(data.get("large_profile_groups", [])))
+    kubernetes: KubeSettings = Field(
+        default_factory=KubeSettings, description="cluster mode: names and mount paths")
     notebooks: list[Path] = Field(
         default_factory=lambda: [notebooks_dir() / "tutorials", notebooks_dir() / "examples"],
         description="folders copied into each new home; the first notebook opens on first login")

@@ -1,0 +1,59 @@
+"""Fixtures for the chart tests: a staged chart with stand-in dependencies (see helmtools.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from traitlets.config import Config
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helmtools import EXAMPLES, render, stage_chart
+from wisehub.config import load_settings
+from wisehub.hub import configure
+from wisehub.hub.kube import UserCredentials, UserResources, pod_environment
+from wisehub.storage.credentials import S3Credentials
+
+
+@pytest.fixture(scope="session")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stage_chart(tmp_path_factory.mktemp("chart"))
+
+
+@pytest.fixture(scope="session")
+def rendered(chart: Path) -> dict[str, list[dict]]:
+    """Every object, per values file: the defaults and each example."""
+    out = {"default": render(chart)}
+    for example in EXAMPLES:
+        out[example.stem] = render(chart, example)
+    return out
+
+
+@pytest.fixture(scope="session")
+def hub_config(chart: Path, rendered, tmp_path_factory) -> tuple[Config, dict]:
+    """The hub's config as in the hub pod: ``configure`` on the settings the chart renders."""
+    tmp = tmp_path_factory.mktemp("hub")
+    data = next(o for o in rendered["default"]
+                if o["metadata"]["name"] == "wisehub-settings")["data"]
+    (tmp / "users.yaml").write_text(data["users.yaml"])
+    settings = yaml.safe_load(data["settings.yaml"])
+    settings["hub"]["users_file"] = str(tmp / "users.yaml")
+    settings["data_dir"] = str(tmp / "data")
+    (tmp / "settings.yaml").write_text(yaml.safe_dump(settings))
+    loaded = load_settings(tmp / "settings.yaml", s3={**settings["s3"], "access_key": "AK",
+                                                     "secret_key": "sk"})
+    c = Config()
+    configure(c, loaded)
+    image = yaml.safe_load(Path(chart, "values.yaml").read_text())["jupyterhub"][
+        "singleuser"]["image"]
+    c.KubeSpawner.image = f"{image['name']}:{image['tag']}"  # as z2jh's config does
+    # Stand-in credentials (no RGW is reachable from here); the hook itself is the real one.
+    c.KubeSpawner.pre_spawn_hook = UserResources(
+        loaded.hub.kubernetes,
+        lambda name, members: UserCredentials(S3Credentials(f"AK-{name}", "sk"),
+                                              pg_role=f"wh_{name}"),
+        pod_environment(loaded))
+    return c, {"settings": loaded}

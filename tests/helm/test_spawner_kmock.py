@@ -1,0 +1,148 @@
+"""KubeSpawner, configured by ``wisehub.hub.configure``, spawns a user against a STAND-IN
+Kubernetes API server: kmock's stateful emulator (an in-memory store of objects served over
+HTTP with list/watch), not a real API server, and no kubelet. KubeSpawner talks to it through
+its real client from a real kubeconfig. The test checks the objects that arrive: the pod
+(image, profile limits, group volumes, per-user Secret by reference, labels, no token), the
+home claim, the user's Secret and Dask NetworkPolicy. It then plays the kubelet's part by
+marking the pod running, and checks that ``start()`` returns the pod's address. It stops short
+of the hub proxying to a real single-user server in that pod, and of ``stop()`` (kmock's
+delete answer does not deserialise as a Pod).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from pathlib import Path
+
+import aiohttp
+import kmock
+import pytest
+import yaml
+from helmtools import make_hub_db
+from jupyterhub import orm
+
+
+def _kubeconfig(path: Path, url: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
+        "clusters": [{"name": "kmock", "cluster": {"server": url}}],
+        "users": [{"name": "kmock", "user": {"token": "stand-in"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "kmock",
+                                                  "namespace": "wisehub"}}],
+    }))
+    return path
+
+
+async def _spawn_against_kmock(c, db, tmp: Path, monkeypatch) -> dict:
+    import kubespawner.spawner as ks
+    from kmock._internal import parsing
+    from kubernetes_asyncio.client import Configuration
+    from kubernetes_asyncio.config import kube_config
+
+    monkeypatch.setattr(parsing, "guess_k8s", _watch_true(parsing.guess_k8s))
+    async with Emulator() as api, kmock.Server(api) as server:
+        for resource, kind in RESOURCES.items():
+            api.resources[resource] = kmock.ResourceInfo(kind=kind, namespaced=True)
+        # The real kubeconfig loader, pointed at the stand-in (it read KUBECONFIG at import).
+        monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION",
+                            str(_kubeconfig(tmp / "kubeconfig", str(server.url))))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        Configuration.set_default(Configuration())
+        orm_user = db.query(orm.User).filter_by(name="alice").one()
+        user = SimpleUser("alice", orm_user, db)
+        spawner = ks.KubeSpawner(config=c, user=user, _mock=True, namespace="wisehub")
+        spawner.user_options = {"profile": "large"}
+        await spawner.apply_group_overrides()
+        await spawner.run_pre_spawn_hook()
+        starting = asyncio.ensure_future(spawner.start())
+        pod = await _wait_for(api, "pods", spawner.pod_name)
+        # The kubelet's part, through the API as a kubelet does: the pod runs, has an address.
+        async with aiohttp.ClientSession() as session:
+            done = await session.patch(
+                f"{str(server.url).rstrip('/')}/api/v1/namespaces/wisehub/pods/{spawner.pod_name}",
+                json={"status": {"phase": "Running", "podIP": "10.1.2.3", "containerStatuses": [
+                    {"name": "notebook", "ready": True}]}})
+            assert done.status == 200
+        url = await asyncio.wait_for(starting, 60)
+        found = {kind: {k[2]: dict(o.raw) for k, o in api.objects.items()
+                        if k[0].plural == kind and not o.deleted}
+                 for kind in ("pods", "persistentvolumeclaims", "secrets", "networkpolicies")}
+        for reflector in list(ks.KubeSpawner.reflectors.values()):  # shared per class
+            await reflector.stop()
+        ks.KubeSpawner.reflectors.clear()
+        return {"pod": pod, "url": url, **found}
+
+
+RESOURCES = {"v1/pods": "Pod", "v1/events": "Event", "v1/persistentvolumeclaims":
+             "PersistentVolumeClaim", "v1/secrets": "Secret",
+             "networking.k8s.io/v1/networkpolicies": "NetworkPolicy"}
+"""What the spawn touches; the emulator serves only resources it is told about."""
+
+
+class Emulator(kmock.KubernetesEmulator):
+    """kmock's emulator, gaps closed as the real API server behaves: a created object gets the
+    namespace from its URL (KubeSpawner's reflector keys objects by it) and a uid, and a new pod
+    is Pending."""
+
+    async def _handle(self, request):
+        if request.action == kmock.action.CREATE and request.namespace:
+            meta = request.data.setdefault("metadata", {})
+            meta["namespace"] = request.namespace
+            meta.setdefault("uid", str(uuid.uuid4()))
+            if request.resource.plural == "pods":
+                request.data.setdefault("status", {"phase": "Pending"})
+        return await super()._handle(request)
+
+
+def _watch_true(guess):
+    """The other gap: kubernetes_asyncio sends ``?watch=True``, kmock knows ``watch=true``."""
+
+    def guessed(k8s, method, query):
+        return guess(k8s, method, {**query, **({"watch": "true"} if query.get("watch") in (
+            "True", "1") else {})})
+
+    return guessed
+
+
+class SimpleUser:
+    """What KubeSpawner reads from a hub user (the ORM user's groups, the hub DB)."""
+
+    def __init__(self, name: str, orm_user, db) -> None:
+        self.name, self.id, self.url = name, orm_user.id, f"/user/{name}/"
+        self.groups, self.db = orm_user.groups, db
+
+
+async def _wait_for(api, plural: str, name: str) -> dict:
+    for _ in range(600):
+        for key, obj in list(api.objects.items()):
+            if key[0].plural == plural and key[2] == name:
+                return dict(obj.raw)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {plural}/{name} arrived at the stand-in API server")
+
+
+def test_spawn_against_stand_in_api_server(hub_config, tmp_path, monkeypatch):
+    c, _ = hub_config
+    got = asyncio.run(_spawn_against_kmock(c, make_hub_db(tmp_path), tmp_path, monkeypatch))
+    pod = got["pod"]
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/wisehub/singleuser:0.1.0"
+    assert container["resources"]["limits"]["cpu"] in (4, 4.0, "4")  # the large profile
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["metadata"]["labels"]["wisehub.org/owner"] == "alice"
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
+              if "persistentVolumeClaim" in v}
+    assert claims == {"claim-alice", "wisehub-group-lab"}
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert refs == {"wisehub-user-alice"}
+    assert set(got["persistentvolumeclaims"]) == {"claim-alice"}
+    secret = got["secrets"]["wisehub-user-alice"]
+    assert base64.b64decode(secret["data"]["AWS_ACCESS_KEY_ID"]).decode() == "AK-alice"
+    assert set(got["networkpolicies"]) == {"wisehub-dask-alice"}
+    assert got["url"] == "http://10.1.2.3:8888"
+
+
+pytestmark = pytest.mark.timeout(180)
