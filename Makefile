@@ -11,7 +11,7 @@ EXTRAS := hub,postgres,k8s,test
 
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/npm/node_modules/.bin:$(PATH)
 
-.PHONY: demo test bench lint install help
+.PHONY: demo test bench lint install help check-images
 help:
 	@echo "make demo   install what is needed and run the platform locally (wisehub up)"
 	@echo "make test   install what is needed and run the whole test suite"
@@ -52,6 +52,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --doctest-modules platform/wisehub
+
+# Each image's Python environment built from images/requirements.lock (no Docker engine here).
+check-images: install
+	$(BIN)/python -m pytest -m images tests/images
 
 bench: install
 	@set -e; for b in benchmarks/bench_*.py; do \

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from traitlets.config import Config
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from helmtools import EXAMPLES, render, stage_chart
+from traitlets.config import Config
 from wisehub.config import load_settings
 from wisehub.hub import configure
 from wisehub.hub.kube import UserCredentials, UserResources, pod_environment

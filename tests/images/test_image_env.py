@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from locking import LOCK, REPO
 
+pytestmark = pytest.mark.images
+
 IMPORTS = [
     "wisehub", "wisehub.hub.kube", "wisehub.hub.kube_dask", "wisehub.compute",
     "jupyterlab", "jupyter_server_proxy", "dask_labextension", "distributed", "dask.array",
