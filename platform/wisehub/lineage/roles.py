@@ -61,7 +61,7 @@ def _ensure_role(conn: Connection, username: str, password: str) -> None:
     ).first()
     role, secret = _quoted(conn, username), _literal(password)
     if found is None:
-        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOINHERIT PASSWORD {secret} "
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN INHERIT PASSWORD {secret} "
                              f"IN ROLE {USERS_ROLE}")
         return
     superuser, platform_user = found
@@ -69,7 +69,7 @@ def _ensure_role(conn: Connection, username: str, password: str) -> None:
             text("SELECT current_user")).scalar():
         raise RoleError(f"a database role {username!r} already exists and is not a wisehub "
                         "user's role; rename the platform user or the role")
-    conn.exec_driver_sql(f"ALTER ROLE {role} LOGIN PASSWORD {secret}")
+    conn.exec_driver_sql(f"ALTER ROLE {role} LOGIN INHERIT PASSWORD {secret}")
 
 
 def _set_members(conn: Connection, username: str, kind: str, names: Iterable[str]) -> None:

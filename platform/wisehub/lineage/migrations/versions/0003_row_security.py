@@ -133,7 +133,7 @@ BEGIN
         probe := NEW;
         probe.is_valid := OLD.is_valid;
         probe.inspected_by := OLD.inspected_by;
-        IF probe IS DISTINCT FROM OLD THEN
+        IF to_jsonb(probe) IS DISTINCT FROM to_jsonb(OLD) THEN
             RAISE EXCEPTION 'product %: only its owner may change more than its QC verdict',
                 OLD.pid USING ERRCODE = '42501';
         END IF;
