@@ -70,7 +70,8 @@ def test_shared_data_is_not_deleted_under_other_users_products(make_store, stora
     assert all(p.has_data for p in ada.select("Raw", ()) + bob.select("Raw", ()))
     assert storage.exists(uri)
     cy = make_store("cy")  # all sharers are Cy's: every one of them is marked
-    cy.bulk_register("Raw", [("g1", {}, {}), ("g2", {}, {})], data_uri=storage.url("raw/night-cy.zarr"))
+    cy.bulk_register("Raw", [("g1", {}, {}), ("g2", {}, {})],
+                     data_uri=storage.url("raw/night-cy.zarr"))
     first = cy.select("Raw", ())[0]
     cy.delete_data(first.pid)
     assert [p.has_data for p in cy.select("Raw", ())] == [False, False]

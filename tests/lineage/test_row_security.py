@@ -77,10 +77,10 @@ def test_raw_sql_as_bob_sees_and_changes_nothing_of_adas(world):
 
 
 def test_promotion_only_widens_only_by_the_owner_only_to_her_groups(world):
-    admin, ada_url, bob_url, ada, sci = world
-    with psycopg.connect(_libpq(ada_url), autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # a group she is not in
-            conn.execute("UPDATE products SET privilege = 2, group_name = 'other' "
+    admin, ada_url, _, ada, sci = world
+    with (psycopg.connect(_libpq(ada_url), autocommit=True) as conn,
+          pytest.raises(psycopg.errors.InsufficientPrivilege)):  # a group she is not in
+        conn.execute("UPDATE products SET privilege = 2, group_name = 'other' "
                          "WHERE pid = %s", (sci.pid,))
     ada.promote(sci.pid, "group", group="lab")
     with psycopg.connect(_libpq(ada_url), autocommit=True) as conn:
@@ -150,3 +150,18 @@ def test_provisioning_refuses_existing_non_user_roles(world):
     with LineageStore(again, Context("bob")).engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM lineage_members")).scalars().all() == ["lab"]
     close_engine(again)
+
+
+def test_a_role_is_entered_only_with_its_own_password(world):
+    admin, ada_url, bob_url, *_ = world
+    bobs = make_url(bob_url)
+    for user in ("ada", "wisehub"):  # Ada's role, the superuser: not with Bob's password
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(_libpq(bobs.set(username=user).render_as_string(
+                hide_password=False))).close()
+    stale = bob_url
+    fresh = provision_user(admin, "bob", groups=["other"])  # a new spawn: a new password
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(_libpq(stale)).close()
+    psycopg.connect(_libpq(fresh)).close()
+    close_engine(fresh)
