@@ -153,7 +153,7 @@ def test_provisioning_refuses_existing_non_user_roles(world):
 
 
 def test_a_role_is_entered_only_with_its_own_password(world):
-    admin, ada_url, bob_url, *_ = world
+    admin, _, bob_url, *_ = world
     bobs = make_url(bob_url)
     for user in ("ada", "wisehub"):  # Ada's role, the superuser: not with Bob's password
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
