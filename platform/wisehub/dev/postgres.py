@@ -4,7 +4,8 @@ The cluster lives under one temporary directory and listens on a free loopback p
 logins need a password (SCRAM), as in production, so a user's role cannot be entered without
 its own password; the superuser's is random and in :meth:`PostgresServer.url`. Only the
 server's own socket directory, inside the temporary directory, trusts local logins. As root,
-the server runs as the ``postgres`` OS user (PostgreSQL refuses to run as root). ``create_database()`` gives each test its own database.
+the server runs as the ``postgres`` OS user (PostgreSQL refuses to run as root).
+``create_database()`` gives each test its own database.
 
 Run it by hand with ``python -m wisehub.dev.postgres``: it prints the SQLAlchemy URL and
 stops on Ctrl-C.
