@@ -31,6 +31,7 @@ def test_expired_claim_of_a_crashed_builder_is_taken_over(db_url, storage):
     store = LineageStore(db_url, Context("ada"), storage=storage)
     with store.engine.begin() as conn:  # a builder that died without releasing its claim
         conn.execute(insert(Claim).values(target_key=toys.Slow.key_of({"label": "orphan"}),
-                                          holder="dead", expires_at=0.0))
+                                          scope="user:ada", owner="ada", holder="dead",
+                                          expires_at=0.0))
     made = toys.Slow.get(store=store, label="orphan", seconds=0.0)
     assert made.meta["slept"] == 0.0

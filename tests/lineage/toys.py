@@ -144,3 +144,14 @@ def get_slow_in_process(url: str, root: str, name: str, start: Any) -> str:
     store = LineageStore(url, Context("ada"), storage=Storage.local(root))
     start.wait(timeout=120)
     return Slow.get(store=store, label=name).pid
+
+
+def get_slow_as(url: str, root: str, user: str, groups: tuple[str, ...], label: str,
+                seconds: float, lease: float) -> str:
+    """Get ``Slow(label)`` as ``user`` writing to their group: run in a spawned process."""
+    from wisehub.lineage import Context
+    from wisehub.storage import Storage
+
+    store = LineageStore(url, Context(user, groups, privilege="group"),
+                         storage=Storage.local(root), claim_lease=lease)
+    return Slow.get(store=store, label=label, seconds=seconds).pid

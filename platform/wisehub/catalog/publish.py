@@ -25,6 +25,7 @@ import copy
 import fcntl
 import os
 import re
+import stat
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from intake.readers.entry import Catalog
 from intake.readers.readers import XArrayDatasetReader
 
 from wisehub.config import Settings, get_settings
+from wisehub.lineage.identity import platform_context
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
 from wisehub.storage.zarrio import open_zarr, product_key, read_chunks, write_staged
@@ -77,8 +79,9 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
     if not NAME.match(name):
         raise PublishError(f"invalid entry name {name!r}: use letters, digits, '.', '_' or '-'")
     path = Path(catalog)
-    prefix = layout_prefix(privilege, user=settings.user,
-                           group=group or (settings.groups[0] if settings.groups else None),
+    identity = platform_context(settings)  # the hub's word inside a server, not env vars
+    prefix = layout_prefix(privilege, user=identity.user,
+                           group=_member_group(privilege, group, identity.groups),
                            project=settings.project)
     with _locked(path):
         document = _read(path)
@@ -86,9 +89,9 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
         stored = write_staged(storage, product_key(prefix, name), data)
-        entry_md = {"title": name, "creator": settings.user, **(metadata or {}),
+        entry_md = {"title": name, "creator": identity.user, **(metadata or {}),
                     "uri": stored.uri, "checksum": stored.checksum, "size": stored.size,
-                    "privilege": privilege, "owner": settings.user,
+                    "privilege": privilege, "owner": identity.user,
                     "published": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             document[name] = entry(stored.uri, storage, entry_md)
@@ -116,11 +119,34 @@ def entry(uri: str, storage: Storage, metadata: dict[str, Any]) -> XArrayDataset
                                metadata=metadata)
 
 
+def _member_group(privilege: str, group: str | None, groups: tuple[str, ...]) -> str | None:
+    """The group a group-privileged entry goes to: named (or the only one), and the user's."""
+    if privilege != "group":
+        return group
+    if group is None and len(groups) == 1:
+        return groups[0]
+    if group is None:
+        raise PublishError(f"name the group to publish to (group=...): you are in "
+                           f"{', '.join(groups) or 'no group'}")
+    if group not in groups:
+        raise PublishError(f"you are not in group {group!r}, so cannot publish to it")
+    return group
+
+
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of one catalogue file between processes."""
+    """Serialise read-modify-write of one catalogue file between processes.
+
+    The lock file is group-writable where the catalogue's directory is, so every member of
+    a group catalogue can take it, not only the first publisher.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+    lock_path = path.with_name(f".{path.name}.lock")
+    mode = 0o664 if path.parent.stat().st_mode & stat.S_IWGRP else 0o644
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, mode)
+    if os.fstat(fd).st_uid == os.getuid():
+        os.fchmod(fd, mode)  # the umask may have taken the group's write bit
+    with os.fdopen(fd, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -1,21 +1,25 @@
 """A throw-away PostgreSQL cluster (Debian's ``initdb`` + ``pg_ctl``) on 127.0.0.1.
 
-The cluster lives under one temporary directory and listens on a free loopback port, with
-trust authentication for loopback only. As root, the server runs as the ``postgres`` OS user
-(PostgreSQL refuses to run as root). ``create_database()`` gives each test its own database.
+The cluster lives under one temporary directory and listens on a free loopback port. TCP
+logins need a password (SCRAM), as in production, so a user's role cannot be entered without
+its own password; the superuser's is random and in :meth:`PostgresServer.url`. Only the
+server's own socket directory, inside the temporary directory, trusts local logins. As root,
+the server runs as the ``postgres`` OS user (PostgreSQL refuses to run as root).
+``create_database()`` gives each test its own database.
 
 Run it by hand with ``python -m wisehub.dev.postgres``: it prints the SQLAlchemy URL and
 stops on Ctrl-C.
 
 >>> with postgres_server() as pg:                    # doctest: +SKIP
 ...     pg.url("postgres")
-'postgresql+psycopg://wisehub@127.0.0.1:.../postgres'
+'postgresql+psycopg://wisehub:...@127.0.0.1:.../postgres'
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -73,18 +77,20 @@ class PostgresServer:
     directory: Path
     port: int
     bindir: Path
+    password: str = ""
 
     def url(self, database: str = "postgres") -> str:
-        """The SQLAlchemy URL of a database in this cluster."""
-        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        """The SQLAlchemy URL of a database in this cluster, as the superuser."""
+        return (f"postgresql+psycopg://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/"
+                f"{database}")
 
     def create_database(self, name: str | None = None) -> str:
         """Create a fresh database and return its URL."""
         import psycopg
 
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={SUPERUSER} "
-                             "dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER,
+                             password=self.password, dbname="postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -112,13 +118,21 @@ def start_postgres(base: str | Path | None = None) -> PostgresServer:
             raise PostgresError(f"{Path(args[0]).name} failed ({done.returncode}): "
                                 f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
-    run(str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
-        "-E", "UTF8", "--no-sync", "--locale=C")
+    password = secrets.token_urlsafe(16)
+    pwfile = directory / "superuser.pw"
+    pwfile.write_text(password)
+    if prefix:
+        shutil.chown(pwfile, "postgres", "postgres")
+    pwfile.chmod(0o600)
+    run(str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}",
+        "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync",
+        "--locale=C")
+    pwfile.unlink()
     options = (f"-h 127.0.0.1 -p {port} -k {directory} -c fsync=off "
                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
     run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"),
         "-o", options, "-w", "-t", "60", "start")
-    return PostgresServer(directory, port, bindir)
+    return PostgresServer(directory, port, bindir, password)
 
 
 @contextmanager

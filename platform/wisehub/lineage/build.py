@@ -100,7 +100,8 @@ def build_node(store: LineageStore, spec: NodeSpec, inputs: dict[str, list[str]]
     cls = spec.target
     target_key = cls.key_of(spec.keys)
     wanted = {role: set(pids) for role, pids in inputs.items()}
-    with claim(store.engine, target_key):
+    with claim(store.engine, target_key, store.context, lease=store.claim_lease,
+               timeout=store.claim_timeout):
         latest = store.latest(target_key)
         if latest is not None and not (spec.force and latest.created_at < spec.planned_at) \
                 and not differences(store, latest, cls.code(), spec.params, wanted):

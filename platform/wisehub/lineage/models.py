@@ -4,11 +4,12 @@ Products are PROV entities, processes PROV activities. A product points at the p
 generated it; ``used`` rows say which products a process read, under which input role.
 Searchable attributes (night, chip, filter, …) live in ``product_attrs`` with indexes, so
 attribute queries stay fast with 10⁶ products. The columns ``owner``, ``group_name``,
-``project`` and ``privilege`` are all that read scoping needs, so PostgreSQL row-level
-security can later enforce the same rule without a change of meaning.
+``project`` and ``privilege`` are all that read scoping needs; on PostgreSQL, row-level
+security (migration 0003) enforces the same rule per database role, with group and project
+membership in ``lineage_members``, which only the hub's role writes.
 
 >>> sorted(Base.metadata.tables)
-['build_claims', 'processes', 'product_attrs', 'products', 'used']
+['build_claims', 'lineage_members', 'processes', 'product_attrs', 'products', 'used']
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -123,6 +125,9 @@ class Product(Base):
         Index("ix_products_type_valid_to", "type", "valid_to"),
         Index("ix_products_owner", "owner"),
         Index("ix_products_process", "process_seq"),
+        Index("ix_products_invalid", "seq", postgresql_where=text("is_valid = 0"),
+              sqlite_where=text("is_valid = 0")),  # tainted() starts from these
+        Index("ix_products_data_uri", "data_uri"),  # data shared by several products
     )
 
 
@@ -163,10 +168,31 @@ class Used(Base):
 
 
 class Claim(Base):
-    """A lease on building one target, so concurrent callers make it only once."""
+    """A lease on building one target in one write scope, so concurrent callers make it once.
+
+    ``scope`` is where the build's product goes (``user:ada``, ``group:lab``, ``project:p``,
+    ``world``): callers who would write different products never wait for each other, and
+    on PostgreSQL a user may only claim in a scope they write to.
+    """
 
     __tablename__ = "build_claims"
 
     target_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(110), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Member(Base):
+    """``username`` belongs to the group or project ``name`` (kind ``group``/``project``).
+
+    Written by the hub only (:func:`wisehub.lineage.roles.provision_user`); PostgreSQL
+    row-level security reads it to decide what each user's role may read and write.
+    """
+
+    __tablename__ = "lineage_members"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)

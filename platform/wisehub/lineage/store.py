@@ -19,12 +19,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from wisehub.lineage.claims import DEFAULT_LEASE, DEFAULT_TIMEOUT
 from wisehub.lineage.conditions import Condition, attr_key, statement
-from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError, privilege_level
+from wisehub.lineage.context import (
+    PRIVILEGE_NAMES,
+    PRIVILEGES,
+    Context,
+    PrivilegeError,
+    privilege_level,
+)
 from wisehub.lineage.graph import Lineage, downstream_seqs, upstream_seqs
+from wisehub.lineage.identity import database_context, platform_context
 from wisehub.lineage.models import Attribute, Process, Product, Used, utcnow
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.schema import ensure_current
@@ -110,27 +129,44 @@ class LineageStore:
     """Products and processes in a SQL database, every read scoped to ``context``.
 
     ``storage`` is where product data lives (for targets and ``delete_data``); ``engine``
-    lets several contexts share one in-memory database.
+    lets several contexts share one in-memory database. A build waits at most
+    ``claim_timeout`` seconds for another caller's build of the same target (then
+    :class:`~wisehub.lineage.claims.ClaimTimeout`); a builder that died holds its claim for
+    ``claim_lease`` seconds.
+
+    Connected to PostgreSQL as a platform user's own role (:mod:`wisehub.lineage.roles`),
+    the context's user, groups and projects are the role's, whatever ``context`` says: the
+    database enforces them anyway, so the library's friendly checks use the same identity.
     """
 
     def __init__(self, url: str, context: Context, *, storage: Storage | None = None,
-                 auto_upgrade: bool = True, engine: Engine | None = None) -> None:
+                 auto_upgrade: bool = True, engine: Engine | None = None,
+                 claim_timeout: float | None = DEFAULT_TIMEOUT,
+                 claim_lease: float = DEFAULT_LEASE) -> None:
         self.url = url
-        self.context = context
         self.storage = storage
+        self.auto_upgrade = auto_upgrade
+        self.claim_timeout = claim_timeout
+        self.claim_lease = claim_lease
         self.engine = engine or engine_for(url)
         ensure_current(self.engine, auto_upgrade=auto_upgrade)
+        self.context = database_context(self.engine, context)
 
     def __repr__(self) -> str:
         return (f"LineageStore({self.engine.url.render_as_string(hide_password=True)!r}, "
                 f"user={self.context.user!r})")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_reopen, (self.url, self.context, self.storage))
+        return (_reopen, (self.url, self.context, self.storage, self._options()))
+
+    def _options(self) -> dict[str, Any]:
+        return {"auto_upgrade": self.auto_upgrade, "claim_timeout": self.claim_timeout,
+                "claim_lease": self.claim_lease}
 
     def as_context(self, context: Context) -> LineageStore:
         """The same database and storage seen by another context."""
-        return LineageStore(self.url, context, storage=self.storage, engine=self.engine)
+        return LineageStore(self.url, context, storage=self.storage, engine=self.engine,
+                            **self._options())
 
     def session(self) -> Session:
         """A new ORM session (expire_on_commit off: views outlive it)."""
@@ -260,7 +296,8 @@ class LineageStore:
     def provenance(self, pid: str) -> tuple[dict[str, Any], dict[str, list[tuple[str, int]]]]:
         """The generating process (dict; empty for raw data) and ``role -> [(pid, is_valid)]``.
 
-        Lean on purpose: staleness checks call it once per node.
+        Only readable inputs are listed, as in :meth:`inputs`. Lean on purpose: staleness
+        checks call it once per node.
         """
         with self.session() as session:
             found = session.execute(
@@ -273,7 +310,7 @@ class LineageStore:
             for role, upid, valid in session.execute(
                     select(Used.role, Product.pid, Product.is_valid)
                     .join(Product, Product.seq == Used.product_seq)
-                    .where(Used.process_seq == found.seq)):
+                    .where(Used.process_seq == found.seq, self.context.readable())):
                 used.setdefault(role, []).append((upid, valid))
             process = {c.key: getattr(found, c.key) for c in Process.__table__.columns
                        if c.key != "seq"}
@@ -324,8 +361,13 @@ class LineageStore:
                        processes)
 
     def tainted(self, type_name: str | None = None) -> list[ProductView]:
-        """Readable products that depend (transitively) on a product marked bad: stale ones."""
-        down = downstream_seqs(select(Product.seq).where(Product.is_valid == 0))
+        """Readable products that depend (transitively) on a readable product marked bad.
+
+        The walk starts from the bad products (a partial index keeps that off a table scan)
+        and counts only what the context may read, so it says nothing about others' data.
+        """
+        down = downstream_seqs(select(Product.seq).where(Product.is_valid == 0,
+                                                         self.context.readable()))
         stmt = (select(Product).join(down, down.c.seq == Product.seq)
                 .where(self.context.readable(), Product.is_valid != 0))
         if type_name is not None:
@@ -451,8 +493,19 @@ class LineageStore:
         """Mark a product bad: calibration selection skips it, dependants become stale."""
         return self.inspect(pid, 0)
 
-    def promote(self, pid: str, privilege: str | int) -> ProductView:
-        """Widen who may read a product; only its owner may, and only upwards."""
+    def promote(self, pid: str, privilege: str | int, *, group: str | None = None,
+                project: str | None = None) -> ProductView:
+        """Widen who may read a product: only its owner may, only upwards, only to their teams.
+
+        Sharing with a group names it (``group="lab"``) unless the owner is in exactly one
+        group; the owner must belong to it. The same goes for ``project``.
+
+        >>> from wisehub.lineage.context import Context
+        >>> ada = LineageStore("sqlite://", Context("ada", groups=("lab", "astro101")))
+        >>> note = ada.register("Note", name="secret research")
+        >>> ada.promote(note.pid, "group", group="lab").group
+        'lab'
+        """
         level = privilege_level(privilege)
         with self.session() as session, session.begin():
             row = self._row(session, pid)
@@ -461,25 +514,74 @@ class LineageStore:
             if level < row.privilege:
                 raise PrivilegeError(f"product {pid} is already {row.privilege}; promotion only "
                                      "widens access")
-            if level == PRIVILEGES["group"] and not (row.group_name or self.context.group):
-                raise PrivilegeError(f"product {pid} has no group to share with")
-            if level == PRIVILEGES["project"] and not (row.project or self.context.project):
-                raise PrivilegeError(f"product {pid} has no project to share with")
+            group_name = self._team(row, level, "group", group, row.group_name,
+                                    self.context.groups)
+            project_name = self._team(row, level, "project", project, row.project,
+                                      self.context.projects)
             session.execute(update(Product).where(Product.seq == row.seq).values(
-                privilege=level, group_name=row.group_name or self.context.group,
-                project=row.project or self.context.project))
+                privilege=level, group_name=group_name, project=project_name))
         return self.product(pid)
 
+    def _team(self, row: Product, level: int, kind: str, named: str | None,
+              current: str | None, mine: tuple[str, ...]) -> str | None:
+        """The group (or project) a promotion to ``level`` shares with, checked."""
+        if row.privilege >= PRIVILEGES[kind]:  # already shared with it: it stays
+            if named is not None and named != current:
+                raise PrivilegeError(f"product {row.pid} is already shared with {kind} "
+                                     f"{current!r}; a shared product keeps its {kind}")
+            return current
+        if level != PRIVILEGES[kind]:  # not shared with a team of this kind
+            return current
+        if named is None:
+            if len(mine) != 1:
+                raise PrivilegeError(
+                    f"name the {kind} to share product {row.pid} with: promote(pid, "
+                    f"{PRIVILEGE_NAMES[level]!r}, {kind}=...); user {self.context.user!r} is in "
+                    f"{', '.join(map(repr, mine)) or f'no {kind}'}")
+            named = mine[0]
+        if named not in mine:
+            raise PrivilegeError(f"user {self.context.user!r} is not in {kind} {named!r}, so "
+                                 f"cannot share product {row.pid} with it")
+        return named
+
     def delete_data(self, pid: str) -> ProductView:
-        """Remove a product's data from storage; its metadata and lineage stay (FAIR A2)."""
+        """Remove a product's data from storage; its metadata and lineage stay (FAIR A2).
+
+        Data shared with other products (every raw frame of a night is one Zarr store) is
+        deleted only if the caller owns every product sharing it, and then all of them are
+        marked; otherwise nothing is deleted and the error says how many share it.
+        """
         with self.session() as session, session.begin():
             row = self._row(session, pid)
             if row.owner != self.context.user:
                 raise PrivilegeError(f"only the owner {row.owner!r} may delete data of {pid}")
+            siblings: list[Product] = []
+            if row.data_uri:
+                siblings = self._siblings(session, row)
             if row.data_uri and self.storage is not None:
                 self.storage.delete(row.data_uri)
-            row.data_deleted_at = utcnow()
+            now = utcnow()
+            for product in (row, *siblings):
+                product.data_deleted_at = now
         return self.product(pid)
+
+    def _siblings(self, session: Session, row: Product) -> list[Product]:
+        """The other products whose data is ``row``'s data; refuse if any is not ours."""
+        live = (Product.data_uri == row.data_uri, Product.data_deleted_at.is_(None),
+                Product.seq != row.seq)
+        ours = session.scalars(select(Product).where(*live, Product.owner == row.owner)).all()
+        if self.engine.dialect.name == "postgresql":
+            # row security hides others' products; a definer function counts all of them
+            total = session.scalar(text("SELECT lineage_data_uri_count(:uri, :seq)"),
+                                   {"uri": row.data_uri, "seq": row.seq}) or 0
+        else:
+            total = session.scalar(select(func.count()).where(*live)) or 0
+        if total > len(ours):
+            raise PrivilegeError(
+                f"the data of product {row.pid} is shared with {total} other products, "
+                f"{total - len(ours)} of them not yours (e.g. the other frames of one "
+                "ingested night); nothing was deleted")
+        return list(ours)
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -495,7 +597,8 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     names = ", ".join(quote(c.name) for c in columns)
     values = [tuple(f(row[c.name]) if f else row[c.name]
                     for c, f in zip(columns, convert, strict=True)) for row in rows]
-    if dialect.name == "postgresql":  # COPY is several times faster than batched INSERTs
+    if dialect.name == "postgresql" and not conn.exec_driver_sql(  # COPY: several times faster
+            f"SELECT row_security_active('{table.name}')").scalar():  # (refused under RLS)
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
                 f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
@@ -511,15 +614,19 @@ def _json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _reopen(url: str, context: Context, storage: Storage | None) -> LineageStore:
-    return LineageStore(url, context, storage=storage)
+def _reopen(url: str, context: Context, storage: Storage | None,
+            options: dict[str, Any]) -> LineageStore:
+    return LineageStore(url, context, storage=storage, **options)
 
 
 _DEFAULT: list[LineageStore] = []
 
 
 def default_store() -> LineageStore:
-    """The store from settings (``WISEHUB_LINEAGE_DB_URL``, user, groups, project)."""
+    """The store from settings (``WISEHUB_LINEAGE_DB_URL``, user, groups, project).
+
+    Inside a hub's user server the user and groups come from the hub, not from settings.
+    """
     if not _DEFAULT:
         from wisehub.config import get_settings
         from wisehub.storage import get_storage
@@ -530,7 +637,7 @@ def default_store() -> LineageStore:
         # A laptop's SQLite file is migrated on first use; a shared cluster database only by
         # an operator's `wisehub db upgrade`.
         _DEFAULT.append(LineageStore(str(settings.lineage_db_url),
-                                     Context.from_settings(settings),
+                                     platform_context(settings),
                                      storage=get_storage(settings),
                                      auto_upgrade=settings.mode == "local"))
     return _DEFAULT[0]
