@@ -57,16 +57,17 @@ def test_combine_on_the_cluster_with_progress(local_cluster, capsys):
 
 
 def test_a_stack_larger_than_the_workers_memory_completes(local_cluster):
-    """1 GB of frames stored in tiles over space, through two workers of 450 MiB each:
+    """1.3 GB of frames stored in tiles over space, through two workers of 600 MiB each:
     every task holds one tile of every frame and hands on only its combined tile."""
-    frames = 240
+    frames = 320
     data = da.random.default_rng(1).random((frames, 1024, 1024), dtype=np.float32,
                                            chunks=(-1, 32, -1))
     stack = xr.DataArray(data, dims=("frame", "y", "x"))
     with Client(local_cluster) as client:
         limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
         assert stack.nbytes > sum(limits)
-        median = wh.reduce.combine(stack, "median")
+        # One task per stored tile (the stack's chunks are larger than the default task size).
+        median = wh.reduce.combine(stack, "median", tile_bytes=data.nbytes // 32)
         assert median.data.npartitions == 32
         level = float(median.mean().compute())
     assert level == pytest.approx(0.5, abs=0.01)
