@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from datacite import schema45
 from lxml import etree
+from wisehub.config import Settings
 from wisehub.lineage import Context, LineageStore, PrivilegeError
 from wisehub.lineage.store import ProcessRecord
 from wisehub.publish.datacite import MetadataError, to_xml
@@ -18,7 +19,6 @@ from wisehub.publish.records import (
     delete_data,
     promote,
 )
-from wisehub.config import Settings
 
 # The repository's sample catalogue (wisehub.resources.catalog_dir() once a1 merges).
 SAMPLES = Settings().catalog_path.with_name("samples.yaml")
