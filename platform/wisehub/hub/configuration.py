@@ -24,6 +24,7 @@ from wisehub.config import Settings, SettingsError
 from wisehub.hub import profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
+from wisehub.publish.registration import hub_service as publish_service
 
 SHARE_SYNC = "wisehub-share-sync"
 CULLER = "idle-culler"
@@ -41,6 +42,7 @@ def configure(c: Any, settings: Settings) -> None:
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, hub, hub_state_dir(settings))
+    c.JupyterHub.services.append(publish_service(settings))
     _environment(c, settings)
 
 

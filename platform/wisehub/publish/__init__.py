@@ -1,8 +1,9 @@
 """Publishing: records with persistent ids and DataCite metadata, served to harvesters.
 
 ``models`` (the records table) → ``datacite`` (metadata, validation, XML) → ``records``
-(making and reading records) → ``oai`` (OAI-PMH responses) → ``landing`` (landing pages)
-→ ``service`` (the hub service serving both).
+(making and reading records) → ``oai`` (OAI-PMH responses) and ``landing`` (landing pages)
+→ ``service`` (the hub service serving both; ``registration`` is its hub entry). This
+package is light to import; each name loads its module on first use.
 
 >>> from wisehub.lineage import Context, LineageStore
 >>> from wisehub.publish import promote
@@ -11,15 +12,26 @@
 'world'
 """
 
-from wisehub.publish.datacite import MetadataError
-from wisehub.publish.records import (
-    RecordError,
-    Records,
-    RecordView,
-    UnknownRecordError,
-    delete_data,
-    promote,
-)
+from __future__ import annotations
 
-__all__ = ["MetadataError", "RecordError", "RecordView", "Records", "UnknownRecordError",
-           "delete_data", "promote"]
+from importlib import import_module
+from typing import Any
+
+_LAZY = {
+    "MetadataError": "wisehub.publish.datacite",
+    "RecordError": "wisehub.publish.records",
+    "RecordView": "wisehub.publish.records",
+    "Records": "wisehub.publish.records",
+    "UnknownRecordError": "wisehub.publish.records",
+    "delete_data": "wisehub.publish.records",
+    "promote": "wisehub.publish.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wisehub.publish' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

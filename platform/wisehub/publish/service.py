@@ -27,8 +27,7 @@ from wisehub.lineage.schema import upgrade
 from wisehub.lineage.store import engine_for
 from wisehub.publish import datacite, landing, oai
 from wisehub.publish.records import Records, UnknownRecordError
-
-SERVICE = "publish"
+from wisehub.publish.registration import SERVICE
 
 
 class _Base(HubOAuthenticated, web.RequestHandler):
