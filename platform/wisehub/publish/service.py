@@ -15,6 +15,7 @@ Run by the hub as ``python -m wisehub.publish.service``; it listens where the hu
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 from urllib.parse import urlparse
@@ -62,7 +63,7 @@ class RecordHandler(_Base):
         self.set_header("Vary", "Accept")
         self.set_header("Content-Type", landing.MEDIA[kind])
         if kind == "json":
-            self.finish(record.datacite)
+            self.finish(json.dumps(record.datacite))
         elif kind == "xml":
             self.finish(datacite.to_xml(record.datacite))
         else:
