@@ -25,7 +25,8 @@ def hub_service(settings: Settings) -> dict[str, Any]:
         "name": SERVICE,
         "url": f"http://127.0.0.1:{free_port()}",
         "command": [sys.executable, "-m", "wisehub.publish.service"],
-        "environment": {"WISEHUB_LINEAGE_DB_URL": str(settings.lineage_db_url)},
+        "environment": {"WISEHUB_LINEAGE_DB_URL": str(settings.lineage_db_url),
+                        "WISEHUB_SAMPLES_DIR": str(settings.samples_dir)},
         "oauth_no_confirm": True,
         "display": False,
     }

@@ -6,6 +6,7 @@ Run by the hub as ``python -m wisehub.publish.service``; it listens where the hu
 - ``records/<pid>``: the landing page. Anonymous visitors see world records; a visitor logged
   in to the hub also sees what their groups may read.
 - ``oai``: OAI-PMH; only world-readable records, to everyone (harvesters are anonymous).
+- ``scs/stars``: IVOA Simple Cone Search over the sample star catalogue (VOTable, UCDs).
 
 >>> app = make_app("sqlite://", "/services/publish/", hub_auth=None)
 >>> sorted(rule.matcher.regex.pattern for rule in app.wildcard_router.rules)[:1]
@@ -15,8 +16,11 @@ Run by the hub as ``python -m wisehub.publish.service``; it listens where the hu
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,7 +30,7 @@ from tornado import web
 from wisehub.lineage.context import Context
 from wisehub.lineage.schema import upgrade
 from wisehub.lineage.store import engine_for
-from wisehub.publish import datacite, landing, oai
+from wisehub.publish import cone, datacite, landing, oai
 from wisehub.publish.records import Records, UnknownRecordError
 from wisehub.publish.registration import SERVICE
 
@@ -84,13 +88,47 @@ class OAIHandler(_Base):
     post = get
 
 
+class ConeHandler(web.RequestHandler):
+    """``GET scs/<table>?RA=&DEC=&SR=``: IVOA Simple Cone Search, public like world data."""
+
+    def initialize(self, tables: Mapping[str, Callable[[], cone.SourceTable]]) -> None:
+        self.tables = tables
+
+    async def get(self, name: str) -> None:
+        self.set_header("Content-Type", "text/xml; charset=UTF-8")
+        if name not in self.tables:
+            raise web.HTTPError(404, f"no cone-search table {name!r}")
+        try:
+            ra, dec, radius = (_number(self.get_argument(k, None), k) for k in ("RA", "DEC", "SR"))
+            table = self.tables[name]()
+            rows = table.cone(ra, dec, radius)
+            self.finish(cone.votable(rows, table.ucds, name=table.name))
+        except cone.ConeError as err:  # SCS: errors are VOTables with status ERROR, HTTP 200
+            self.finish(cone.error_votable(str(err)))
+
+
+def _number(text: str | None, name: str) -> float:
+    if text is None:
+        raise cone.ConeError(f"parameter {name} is required (decimal degrees)")
+    try:
+        return float(text)
+    except ValueError:
+        raise cone.ConeError(f"parameter {name}={text!r} is not a number") from None
+
+
 def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
-             page_size: int = oai.PAGE_SIZE) -> web.Application:
-    """The tornado application under ``prefix`` (e.g. ``/services/publish/``)."""
+             page_size: int = oai.PAGE_SIZE,
+             tables: Mapping[str, Callable[[], cone.SourceTable]] | None = None
+             ) -> web.Application:
+    """The tornado application under ``prefix`` (e.g. ``/services/publish/``).
+
+    ``tables`` name the cone-search tables, each loaded by its callable on request.
+    """
     kwargs = {"url": db_url}
     handlers: list[Any] = [
         (rf"{prefix}oai", OAIHandler, kwargs),
         (rf"{prefix}records/([0-9a-f-]{{36}})", RecordHandler, kwargs),
+        (rf"{prefix}scs/([a-z0-9_]+)", ConeHandler, {"tables": tables or {}}),
     ]
     if hub_auth is not None:
         handlers.append((rf"{prefix}oauth_callback", HubOAuthCallbackHandler))
@@ -103,7 +141,10 @@ async def _serve() -> None:
     upgrade(engine_for(db_url))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     page_size = int(os.environ.get("WISEHUB_PUBLISH_PAGE_SIZE", oai.PAGE_SIZE))
-    app = make_app(db_url, prefix, hub_auth=HubOAuth(cache_max_age=60), page_size=page_size)
+    samples = Path(os.environ["WISEHUB_SAMPLES_DIR"])
+    stars = functools.lru_cache(maxsize=1)(lambda: cone.star_table(samples))
+    app = make_app(db_url, prefix, hub_auth=HubOAuth(cache_max_age=60), page_size=page_size,
+                   tables={"stars": stars})
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
     await asyncio.Event().wait()
