@@ -86,11 +86,15 @@ def votable(table: Table, ucds: Mapping[str, str], *, name: str) -> bytes:
 
 
 def error_votable(message: str) -> bytes:
-    """The SCS error answer: a VOTable whose QUERY_STATUS INFO is ERROR."""
+    """The SCS 1.03 error answer: a VOTable with ``INFO name="Error"`` (and, for DALI
+    clients, ``QUERY_STATUS`` ERROR) saying what is wrong."""
     document = VOTableFile()
+    document.infos.append(Info(name="Error", value=message))
     resource = Resource()
     document.resources.append(resource)
-    resource.infos.append(Info(name="QUERY_STATUS", value="ERROR", content=message))
+    status = Info(name="QUERY_STATUS", value="ERROR")
+    status.content = message
+    resource.infos.append(status)
     table = TableElement(document)
     table.fields.append(Field(document, name="id", datatype="char", arraysize="*"))
     resource.tables.append(table)

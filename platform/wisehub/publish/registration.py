@@ -28,5 +28,7 @@ def hub_service(settings: Settings) -> dict[str, Any]:
         "environment": {"WISEHUB_LINEAGE_DB_URL": str(settings.lineage_db_url),
                         "WISEHUB_SAMPLES_DIR": str(settings.samples_dir)},
         "oauth_no_confirm": True,
+        # The hub exits if a managed service is not up in time; a busy machine imports slowly.
+        "timeout": settings.hub.start_timeout,
         "display": False,
     }
