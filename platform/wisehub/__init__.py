@@ -24,6 +24,7 @@ _LAZY = {
     "reduce": "wisehub.reduce",
     "lineage": "wisehub.lineage",
     "targets": "wisehub.pipelines.ccd",
+    "publish": "wisehub.publish",
 }
 
 

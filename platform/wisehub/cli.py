@@ -21,6 +21,7 @@ def _register() -> None:
     from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
     from wisehub.lineage import cli as lineage_cli
+    from wisehub.publish.cli import app as publish_app
     from wisehub.reduce.cli import app as reduce_app
     from wisehub.samples.cli import app as samples_app
     from wisehub.storage.cli import app as storage_app
@@ -32,6 +33,7 @@ def _register() -> None:
     app.add_typer(dev_app, name="dev")
     app.add_typer(storage_app, name="storage")
     app.add_typer(reduce_app, name="reduce")
+    app.add_typer(publish_app, name="publish")
     app.command("ingest")(ingest)
     app.command("up")(up)
 

@@ -2,7 +2,9 @@
 
 ``models`` (the records table) → ``datacite`` (metadata, validation, XML) → ``records``
 (making and reading records) → ``oai`` (OAI-PMH responses) and ``landing`` (landing pages)
-→ ``service`` (the hub service serving both; ``registration`` is its hub entry). This
+→ ``service`` (the hub service serving both and the cone search of ``cone``;
+``registration`` is its hub entry); ``export`` writes VOTable and FITS, ``cli`` is
+``wisehub publish``. This
 package is light to import; each name loads its module on first use.
 
 >>> from wisehub.lineage import Context, LineageStore
@@ -25,6 +27,9 @@ _LAZY = {
     "UnknownRecordError": "wisehub.publish.records",
     "delete_data": "wisehub.publish.records",
     "promote": "wisehub.publish.records",
+    "votable": "wisehub.publish.export",
+    "fits": "wisehub.publish.export",
+    "ExportError": "wisehub.publish.export",
 }
 
 
