@@ -10,7 +10,7 @@ package is light to import; each name loads its module on first use.
 >>> from wisehub.lineage import Context, LineageStore
 >>> from wisehub.publish import promote
 >>> store = LineageStore("sqlite://", Context("ada"))
->>> promote(store, store.register("Note", name="n").pid, "world").privilege
+>>> promote(store, store.register("SourceList", name="s").pid, "world").privilege
 'world'
 """
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import ColumnElement, Engine, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from wisehub.lineage.context import PRIVILEGE_NAMES, PRIVILEGES, Context, privilege_level
@@ -85,18 +85,13 @@ class RecordView:
 
 
 def readable(context: Context | None) -> ColumnElement[bool]:
-    """The SQL condition selecting records ``context`` may read (None: anonymous, world only)."""
-    world = PublishedRecord.privilege >= PRIVILEGES["world"]
+    """The SQL condition selecting records ``context`` may read (None: anonymous, world only).
+
+    The same rule as for products: owner, group, project, world.
+    """
     if context is None:
-        return world
-    clauses = [world, PublishedRecord.owner == context.user]
-    if context.groups:
-        clauses.append(and_(PublishedRecord.privilege >= PRIVILEGES["group"],
-                            PublishedRecord.group_name.in_(context.groups)))
-    if context.projects:
-        clauses.append(and_(PublishedRecord.privilege >= PRIVILEGES["project"],
-                            PublishedRecord.project.in_(context.projects)))
-    return or_(*clauses) if clauses else false()
+        return PublishedRecord.privilege >= PRIVILEGES["world"]
+    return context.readable(PublishedRecord)
 
 
 def collection_urn(collection: str) -> str:
