@@ -42,6 +42,7 @@ _LAZY = {
     "viz": "wisehub.viz",
     "clusters": "wisehub.compute:clusters",
     "batch": "wisehub.batch",
+    "publish": "wisehub.publish",
 }
 
 
@@ -79,6 +80,7 @@ __all__ = [
     "load_settings",
     "names",
     "pipelines",
+    "publish",
     "reduce",
     "resources",
     "samples",

@@ -24,6 +24,7 @@ def _register() -> None:
     from wisehub.hub.cli import up
     from wisehub.ingest.cli import ingest
     from wisehub.lineage import cli as lineage_cli
+    from wisehub.publish.cli import app as publish_app
     from wisehub.reduce.cli import app as reduce_app
     from wisehub.samples.cli import app as samples_app
     from wisehub.storage.cli import app as storage_app
@@ -38,6 +39,7 @@ def _register() -> None:
     app.add_typer(hub_app, name="hub")
     app.add_typer(compute_app, name="compute")
     app.add_typer(batch_app, name="batch")
+    app.add_typer(publish_app, name="publish")
     app.command("ingest")(ingest)
     app.command("up")(up)
 

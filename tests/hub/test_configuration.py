@@ -38,7 +38,7 @@ def test_demo_config_sets_groups_users_services_and_environment(tmp_path: Path):
     assert c.JupyterHub.load_groups["lab"]["users"] == ["alice", "bob"]
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:")
     assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "wisehub-share-sync",
-                                                          "compute"}
+                                                          "compute", "publish"}
     culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     assert "--timeout=3600" in culler["command"]
     env = c.Spawner.environment

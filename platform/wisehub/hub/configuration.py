@@ -28,6 +28,7 @@ from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
+from wisehub.publish.registration import hub_service as publish_service
 from wisehub.resources import proxy_version
 
 SHARE_SYNC = "wisehub-share-sync"
@@ -47,6 +48,7 @@ def configure(c: Any, settings: Settings) -> None:
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, settings)
+    c.JupyterHub.services.append(publish_service(settings))
     compute_url = _compute_service(c, settings, hub_state_dir(settings))
     _environment(c, settings, compute_url)
 

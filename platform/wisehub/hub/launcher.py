@@ -137,7 +137,7 @@ def _wait_ready(hub: RunningHub, timeout: float) -> None:
         try:
             if hub.api("GET", "/", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a busy hub answers late
             pass
         time.sleep(0.2)
     raise LaunchError(f"the hub did not answer at {hub.url} within {timeout:.0f} s; "

@@ -101,15 +101,16 @@ class Context:
         return {"owner": self.user, "privilege": self._level,
                 "group_name": self.group, "project": self.project}
 
-    def readable(self) -> ColumnElement[bool]:
-        """The SQL condition selecting the products this context may read."""
-        clauses = [Product.owner == self.user, Product.privilege >= PRIVILEGES["world"]]
+    def readable(self, model: Any = Product) -> ColumnElement[bool]:
+        """The SQL condition selecting the rows of ``model`` (products, or any table with
+        the same owner/privilege/group_name/project columns) this context may read."""
+        clauses = [model.owner == self.user, model.privilege >= PRIVILEGES["world"]]
         if self.groups:
-            clauses.append(and_(Product.privilege >= PRIVILEGES["group"],
-                                Product.group_name.in_(self.groups)))
+            clauses.append(and_(model.privilege >= PRIVILEGES["group"],
+                                model.group_name.in_(self.groups)))
         if self.projects:
-            clauses.append(and_(Product.privilege >= PRIVILEGES["project"],
-                                Product.project.in_(self.projects)))
+            clauses.append(and_(model.privilege >= PRIVILEGES["project"],
+                                model.project.in_(self.projects)))
         return or_(*clauses) if clauses else false()
 
     def can_read(self, *, owner: str, privilege: int, group_name: str | None,

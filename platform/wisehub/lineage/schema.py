@@ -5,9 +5,9 @@
 >>> upgrade(engine, "0001")
 '0001'
 >>> schema_state(engine)
-('0001', '0003')
+('0001', '0004')
 >>> upgrade(engine)
-'0003'
+'0004'
 """
 
 from __future__ import annotations

@@ -1,0 +1,34 @@
+"""How the hub runs the ``publish`` service: its ``c.JupyterHub.services`` entry.
+
+Kept apart from the service so the hub configuration imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from wisehub.config import Settings
+from wisehub.hub.ports import free_port
+
+SERVICE = "publish"
+
+
+def hub_service(settings: Settings) -> dict[str, Any]:
+    """The ``c.JupyterHub.services`` entry of this service (local or cluster hub).
+
+    >>> from wisehub.config import Settings
+    >>> hub_service(Settings(data_dir="/tmp/wh-doc"))["command"][-1]
+    'wisehub.publish.service'
+    """
+    return {
+        "name": SERVICE,
+        "url": f"http://127.0.0.1:{free_port()}",
+        "command": [sys.executable, "-m", "wisehub.publish.service"],
+        "environment": {"WISEHUB_LINEAGE_DB_URL": str(settings.lineage_db_url),
+                        "WISEHUB_SAMPLES_DIR": str(settings.samples_dir)},
+        "oauth_no_confirm": True,
+        # The hub exits if a managed service is not up in time; a busy machine imports slowly.
+        "timeout": settings.hub.start_timeout,
+        "display": False,
+    }

@@ -1,0 +1,154 @@
+"""The ``publish`` hub service: landing pages and OAI-PMH over the records table.
+
+Run by the hub as ``python -m wisehub.publish.service``; it listens where the hub's
+``JUPYTERHUB_SERVICE_URL`` says and reads records from ``WISEHUB_LINEAGE_DB_URL``.
+
+- ``records/<pid>``: the landing page. Anonymous visitors see world records; a visitor logged
+  in to the hub also sees what their groups may read.
+- ``oai``: OAI-PMH; only world-readable records, to everyone (harvesters are anonymous).
+- ``scs/stars``: IVOA Simple Cone Search over the sample star catalogue (VOTable, UCDs).
+
+>>> app = make_app("sqlite://", "/services/publish/", hub_auth=None)
+>>> sorted(rule.matcher.regex.pattern for rule in app.wildcard_router.rules)[:1]
+['/services/publish/oai$']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import web
+
+from wisehub.lineage.context import Context
+from wisehub.lineage.schema import upgrade
+from wisehub.lineage.store import engine_for
+from wisehub.publish import cone, datacite, landing, oai
+from wisehub.publish.records import Records, UnknownRecordError
+from wisehub.publish.registration import SERVICE
+
+
+class _Base(HubOAuthenticated, web.RequestHandler):
+    """Knows the records table and who is asking (None: anonymous)."""
+
+    def initialize(self, url: str) -> None:
+        self.db_url = url
+
+    def records(self, context: Context | None) -> Records:
+        return Records(engine_for(self.db_url), context)
+
+    def visitor(self) -> Context | None:
+        if self.settings.get("hub_auth") is None:
+            return None
+        user = self.get_current_user()
+        if not user:
+            return None
+        return Context(user["name"], groups=tuple(user.get("groups") or ()))
+
+
+class RecordHandler(_Base):
+    """``GET records/<pid>``: HTML, DataCite JSON or DataCite XML by content negotiation."""
+
+    async def get(self, pid: str) -> None:
+        visitor = self.visitor()
+        try:
+            record = await asyncio.to_thread(self.records(visitor).get, pid)
+        except UnknownRecordError:
+            raise web.HTTPError(404, f"no readable record {pid}") from None
+        kind = landing.negotiate(self.request.headers.get("Accept"),
+                                 self.get_argument("format", None))
+        self.set_header("Vary", "Accept")
+        self.set_header("Content-Type", landing.MEDIA[kind])
+        if kind == "json":
+            self.finish(json.dumps(record.datacite))
+        elif kind == "xml":
+            self.finish(datacite.to_xml(record.datacite))
+        else:
+            self.finish(landing.html(record, self.request.path.rsplit("/", 1)[0]))
+
+
+class OAIHandler(_Base):
+    """``GET``/``POST oai``: the OAI-PMH endpoint (world-readable records only)."""
+
+    async def get(self) -> None:
+        args = {k: self.get_argument(k) for k in self.request.arguments}
+        base = f"{self.request.protocol}://{self.request.host}{self.request.path}"
+        body = await asyncio.to_thread(oai.respond, self.records(None), args, base,
+                                       page_size=self.settings["page_size"])
+        self.set_header("Content-Type", "text/xml; charset=UTF-8")
+        self.finish(body)
+
+    post = get
+
+
+class ConeHandler(web.RequestHandler):
+    """``GET scs/<table>?RA=&DEC=&SR=``: IVOA Simple Cone Search, public like world data."""
+
+    def initialize(self, tables: Mapping[str, Callable[[], cone.SourceTable]]) -> None:
+        self.tables = tables
+
+    async def get(self, name: str) -> None:
+        self.set_header("Content-Type", "text/xml; charset=UTF-8")
+        if name not in self.tables:
+            raise web.HTTPError(404, f"no cone-search table {name!r}")
+        try:
+            ra, dec, radius = (_number(self.get_argument(k, None), k) for k in ("RA", "DEC", "SR"))
+            table = self.tables[name]()
+            rows = table.cone(ra, dec, radius)
+            self.finish(cone.votable(rows, table.ucds, name=table.name))
+        except cone.ConeError as err:  # SCS: errors are VOTables with status ERROR, HTTP 200
+            self.finish(cone.error_votable(str(err)))
+
+
+def _number(text: str | None, name: str) -> float:
+    if text is None:
+        raise cone.ConeError(f"parameter {name} is required (decimal degrees)")
+    try:
+        return float(text)
+    except ValueError:
+        raise cone.ConeError(f"parameter {name}={text!r} is not a number") from None
+
+
+def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
+             page_size: int = oai.PAGE_SIZE,
+             tables: Mapping[str, Callable[[], cone.SourceTable]] | None = None
+             ) -> web.Application:
+    """The tornado application under ``prefix`` (e.g. ``/services/publish/``).
+
+    ``tables`` name the cone-search tables, each loaded by its callable on request.
+    """
+    kwargs = {"url": db_url}
+    handlers: list[Any] = [
+        (rf"{prefix}oai", OAIHandler, kwargs),
+        (rf"{prefix}records/([0-9a-f-]{{36}})", RecordHandler, kwargs),
+        (rf"{prefix}scs/([a-z0-9_]+)", ConeHandler, {"tables": tables or {}}),
+    ]
+    if hub_auth is not None:
+        handlers.append((rf"{prefix}oauth_callback", HubOAuthCallbackHandler))
+    return web.Application(handlers, hub_auth=hub_auth, page_size=page_size,
+                           cookie_secret=os.urandom(32))
+
+
+async def _serve() -> None:
+    db_url = os.environ["WISEHUB_LINEAGE_DB_URL"]
+    upgrade(engine_for(db_url))
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
+    page_size = int(os.environ.get("WISEHUB_PUBLISH_PAGE_SIZE", oai.PAGE_SIZE))
+    samples = Path(os.environ["WISEHUB_SAMPLES_DIR"])
+    stars = functools.lru_cache(maxsize=1)(lambda: cone.star_table(samples))
+    app = make_app(db_url, prefix, hub_auth=HubOAuth(cache_max_age=60), page_size=page_size,
+                   tables={"stars": stars})
+    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    app.listen(url.port or 80, url.hostname or "127.0.0.1")
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve())
