@@ -16,7 +16,7 @@ import wisehub as wh
 CHECKOUT = Path(__file__).resolve().parents[1]
 # The console entry point, and modules whose public names wh re-exports (wh.SettingsError) or
 # that only the settings use.
-INTERNAL = {"cli", "errors", "settings_types"}
+INTERNAL = {"cli", "errors", "lazy", "settings_types"}
 
 
 def _api_docs() -> ModuleType:

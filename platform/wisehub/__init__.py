@@ -12,12 +12,10 @@ one-page reference.
 'wisehub.compute'
 """
 
-from importlib import import_module
-from typing import Any
-
 from wisehub.catalog import catalog  # a function named like its package: bind it eagerly
 from wisehub.config import Settings, get_settings, load_settings
 from wisehub.errors import SettingsError
+from wisehub.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 """The package version; pyproject.toml reads it from here (the one place it is written)."""
@@ -46,14 +44,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module_name, _, attr = _LAZY[name].partition(":")
-        module = import_module(module_name)
-        value = getattr(module, attr) if attr else module
-        globals()[name] = value  # bind it, so the next access is a plain attribute lookup
-        return value
-    raise AttributeError(f"module 'wisehub' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

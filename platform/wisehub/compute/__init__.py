@@ -9,26 +9,22 @@ does not import Dask.
 1
 """
 
-from importlib import import_module
-from typing import Any
+from wisehub.lazy import lazy_getattr
 
 _LAZY = {
-    "LocalSize": "wisehub.compute.local",
-    "LinkedClient": "wisehub.compute.local",
-    "cluster": "wisehub.compute.local",
-    "dashboard_link_template": "wisehub.compute.local",
-    "local_size": "wisehub.compute.local",
-    "clusters": "wisehub.compute.api_client",
-    "ComputeAPI": "wisehub.compute.api_client",
-    "ComputeError": "wisehub.compute.api_client",
-    "compute": "wisehub.compute.progress",
+    "LocalSize": "wisehub.compute.local:LocalSize",
+    "LinkedClient": "wisehub.compute.local:LinkedClient",
+    "cluster": "wisehub.compute.local:cluster",
+    "dashboard_link_template": "wisehub.compute.local:dashboard_link_template",
+    "local_size": "wisehub.compute.local:local_size",
+    "clusters": "wisehub.compute.api_client:clusters",
+    "ComputeAPI": "wisehub.compute.api_client:ComputeAPI",
+    "ComputeError": "wisehub.compute.api_client:ComputeError",
+    "compute": "wisehub.compute.progress:compute",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wisehub.compute' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -16,27 +16,23 @@ package is light to import; each name loads its module on first use.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from wisehub.lazy import lazy_getattr
 
 _LAZY = {
-    "MetadataError": "wisehub.publish.datacite",
-    "RecordError": "wisehub.publish.records",
-    "RecordView": "wisehub.publish.records",
-    "Records": "wisehub.publish.records",
-    "UnknownRecordError": "wisehub.publish.records",
-    "delete_data": "wisehub.publish.records",
-    "promote": "wisehub.publish.records",
-    "votable": "wisehub.publish.export",
-    "fits": "wisehub.publish.export",
-    "ExportError": "wisehub.publish.export",
+    "MetadataError": "wisehub.publish.datacite:MetadataError",
+    "RecordError": "wisehub.publish.records:RecordError",
+    "RecordView": "wisehub.publish.records:RecordView",
+    "Records": "wisehub.publish.records:Records",
+    "UnknownRecordError": "wisehub.publish.records:UnknownRecordError",
+    "delete_data": "wisehub.publish.records:delete_data",
+    "promote": "wisehub.publish.records:promote",
+    "votable": "wisehub.publish.export:votable",
+    "fits": "wisehub.publish.export:fits",
+    "ExportError": "wisehub.publish.export:ExportError",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wisehub.publish' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 __all__ = sorted(_LAZY)
