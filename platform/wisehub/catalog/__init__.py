@@ -11,18 +11,19 @@ xarray and astropy load on the first call.
 from __future__ import annotations
 
 import os
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wisehub.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from wisehub.catalog.platform import PlatformCatalog
     from wisehub.config import Settings
 
 _LAZY = {
-    "CatalogError": "wisehub.catalog.platform",
-    "Entry": "wisehub.catalog.platform",
-    "PlatformCatalog": "wisehub.catalog.platform",
-    "publish": "wisehub.catalog.publish",
+    "CatalogError": "wisehub.catalog.platform:CatalogError",
+    "Entry": "wisehub.catalog.platform:Entry",
+    "PlatformCatalog": "wisehub.catalog.platform:PlatformCatalog",
+    "publish": "wisehub.catalog.publish:publish",
 }
 
 
@@ -37,10 +38,7 @@ def catalog(url: str | os.PathLike | None = None, settings: Settings | None = No
     return open_catalog(url, settings)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wisehub.catalog' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 __all__ = ["CatalogError", "Entry", "PlatformCatalog", "catalog", "publish"]
