@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from batchtools import WAIT
 from hubtools import unique
-from test_system_users import python_for_everyone  # noqa: F401  (a fixture, shared)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create OS accounts")
 
