@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from wisehub.config import get_settings
+from wisehub.config import Settings, get_settings, load_settings
 from wisehub.dev.ceph import CephCluster, ceph_cluster
+from wisehub.hub.launcher import RunningHub, start, stop
 from wisehub.samples import SampleSet, make_samples
 
 if TYPE_CHECKING:
@@ -81,3 +82,37 @@ def python_for_everyone() -> Iterator[None]:
     finally:
         for folder, mode in changed:
             folder.chmod(mode)
+
+
+@pytest.fixture(scope="session")
+def hub_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
+    """Settings of the session's hub: demo auth, local spawner, the repository's tutorials,
+    share sync every second."""
+    return load_settings(data_dir=data_dir, hub={
+        "demo_password": "demo-password-for-tests", "share_sync_interval": 1})
+
+
+
+@pytest.fixture(scope="session")
+def hub(hub_settings: Settings) -> Iterator[RunningHub]:
+    """The session's running hub (started once, stopped with everything it spawned)."""
+    running = start(hub_settings)
+    try:
+        yield running
+    finally:
+        stop(running)
+
+
+@pytest.fixture(autouse=True)
+def _dask_config_restored() -> Iterator[None]:
+    """Every test starts from the same Dask configuration: an open distributed Client sets the
+    global scheduler, and clients closed out of order can leave it set once they are gone, so
+    a later test's plain compute asks for a cluster that no longer exists."""
+    import copy
+
+    import dask
+
+    saved = copy.deepcopy(dask.config.config)
+    yield
+    dask.config.config.clear()
+    dask.config.config.update(saved)

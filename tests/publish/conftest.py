@@ -3,30 +3,24 @@ lineage store in the hub's own database, as a user would write it from a noteboo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from wisehub.config import Settings, load_settings
-from wisehub.hub.launcher import RunningHub, start, stop
+from wisehub.config import Settings
+from wisehub.hub.launcher import RunningHub
 from wisehub.lineage import Context, LineageStore
-from wisehub.samples import SampleSet
 
 
 @pytest.fixture(scope="session")
-def publish_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
-    """Settings of the session's hub (demo auth, the session's data directory)."""
-    return load_settings(data_dir=data_dir, hub={"demo_password": "demo-password-for-tests"})
+def publish_settings(hub_settings: Settings) -> Settings:
+    """Settings of the session's hub (tests/conftest.py), whose configuration registers the
+    publish service."""
+    return hub_settings
 
 
 @pytest.fixture(scope="session")
-def publish_hub(publish_settings: Settings) -> Iterator[RunningHub]:
-    """A real hub + proxy whose configuration registers the publish service."""
-    running = start(publish_settings)
-    try:
-        yield running
-    finally:
-        stop(running)
+def publish_hub(hub: RunningHub) -> RunningHub:
+    """The session's real hub + proxy: one per session, so two hubs never share a state
+    directory (the second found the first's proxy and would not start)."""
+    return hub
 
 
 @pytest.fixture(scope="session")
