@@ -135,3 +135,29 @@ def test_older_schema_is_migrated_step_by_step(db_url):
     store = LineageStore(db_url, Context("ada"), engine=engine, auto_upgrade=False)
     assert store.product("p1").name == "kept"
     engine.dispose()
+
+
+
+
+def _open_at_once(url: str, barrier) -> str:
+    """In a child process: wait for the others, then open the store (migrating if needed)."""
+    barrier.wait()
+    LineageStore(url, Context("ada")).engine.dispose()
+    return "ok"
+
+
+def test_processes_opening_a_new_database_together_all_get_the_schema(tmp_path):
+    """Two batch jobs finishing together both found an empty database and both created it;
+    the second failed with 'table already exists'. Four processes open new databases at once."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(4) as pool:
+        for attempt in range(3):
+            url = f"sqlite:///{tmp_path / f'shared-{attempt}.sqlite'}"
+            barrier = manager.Barrier(4)
+            results = [pool.apply_async(_open_at_once, (url, barrier)) for _ in range(4)]
+            assert [r.get(timeout=120) for r in results] == ["ok"] * 4
+            engine = create_engine(url)
+            assert schema_state(engine) == (head_revision(), head_revision())
+            engine.dispose()

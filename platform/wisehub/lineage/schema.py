@@ -12,11 +12,15 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import suppress
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 
 class SchemaError(RuntimeError):
@@ -75,9 +79,26 @@ def ensure_current(engine: Engine, *, auto_upgrade: bool) -> None:
     if current == head:
         return
     if auto_upgrade:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except DBAPIError:
+            # Another process (a second batch job, a Dask worker) found the same old schema
+            # and is migrating it: fine once its migration lands.
+            if not _becomes_current(engine, head):
+                raise
         return
     raise SchemaError(
         f"the lineage database {engine.url.render_as_string(hide_password=True)} is at schema "
         f"revision {current!r} but this wisehub needs {head!r}; run `wisehub db upgrade`"
     )
+
+
+def _becomes_current(engine: Engine, head: str, wait: float = 60.0) -> bool:
+    """Whether the schema reaches ``head`` within ``wait`` seconds (another migration)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        with suppress(DBAPIError):
+            if schema_state(engine)[0] == head:
+                return True
+        time.sleep(0.2)
+    return False
