@@ -83,7 +83,9 @@ def test_plain_client_without_credentials_fails(secured):
     host_port = secured.scheduler.address.split("://", 1)[1]
     for address in (f"tcp://{host_port}", secured.scheduler.address):
         with pytest.raises((OSError, TimeoutError, TypeError)):
-            Client(address, timeout=3)
+            # set_as_default=False: a Client sets Dask's global scheduler before it connects,
+            # and one that fails to connect never sets it back.
+            Client(address, timeout=3, set_as_default=False)
 
 
 def test_credentials_written_to_disk_are_owner_only(tmp_path):

@@ -109,7 +109,7 @@ def test_two_users_compute_and_cannot_touch_each_other(hub: RunningHub):
     own = bob_api.request("GET", f"clusters/{bob_cluster['id']}/connection")
     from wisehub.compute.security import ClusterCredentials
     with pytest.raises((OSError, TimeoutError)):
-        Client(result["address"], timeout=5,
+        Client(result["address"], timeout=5, set_as_default=False,  # see test_security
                security=ClusterCredentials.from_dict(own["credentials"]).security())
     # The dashboard answers its owner through the hub, and nobody else.
     ann_token = run(_token(hub, ann))
