@@ -32,6 +32,13 @@ def catalog(url: str | os.PathLike | None = None, settings: Settings | None = No
     """Open the platform's root catalogue (from settings unless ``url`` is given).
 
     See :func:`wisehub.catalog.platform.open_catalog`.
+
+    Examples
+    --------
+    >>> import wisehub as wh
+    >>> cat = wh.catalog()
+    >>> sorted(cat.search(instrument="WHCAM").names())
+    ['whcam.raw', 'whcam.raw.s3']
     """
     from wisehub.catalog.platform import open_catalog
 

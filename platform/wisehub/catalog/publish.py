@@ -73,6 +73,15 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
 
     ``metadata`` (title, description, licence, instrument, units, product_id, …) goes into
     the entry; the entry also records the data's uri, checksum, size and owner.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, wisehub as wh
+    >>> data = xr.Dataset({"flux": ("x", np.arange(3.0))})
+    >>> stored = publish(data, "toy.flux", "mine.yaml", metadata={"title": "A toy"})
+    >>> entry = wh.catalog("mine.yaml")["toy.flux"]
+    >>> entry.metadata["title"], entry.read()["flux"].values.tolist()
+    ('A toy', [0.0, 1.0, 2.0])
     """
     settings = settings or get_settings()
     storage = storage or get_storage(settings)

@@ -59,5 +59,13 @@ def unit_string(unit: str | u.UnitBase) -> str:
 
 
 def with_unit(data: xr.DataArray, unit: str | u.UnitBase) -> xr.DataArray:
-    """A shallow copy of ``data`` whose pixels are in ``unit`` (the data are not converted)."""
+    """A shallow copy of ``data`` whose pixels are in ``unit`` (the data are not converted).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, astropy.units as u
+    >>> flux = with_unit(xr.DataArray(np.ones(2)), u.electron / u.s)
+    >>> flux.wise.unit, flux.values.tolist()
+    (Unit("electron / s"), [1.0, 1.0])
+    """
     return data.assign_attrs({UNITS_ATTR: unit_string(unit)})

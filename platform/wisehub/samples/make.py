@@ -134,6 +134,16 @@ def make_samples(
     The set is built in a temporary sibling directory and moved into place only when complete.
     An existing set made with the same parameters is reused; a different one needs
     ``overwrite=True``.
+
+    Examples
+    --------
+    >>> s = make_samples("wh-doc", size="tiny", nights=1, chips=1, n_events=300)
+    >>> make_samples("wh-doc", size="tiny", nights=1, chips=1, n_events=300).path == s.path
+    True
+    >>> make_samples("wh-doc", size="tiny", nights=2, chips=1, n_events=300)
+    Traceback (most recent call last):
+    ...
+    FileExistsError: ...
     """
     out = Path(out_dir)
     params = {"size": size, "nights": nights, "chips": chips, "n_events": n_events, "seed": seed}
@@ -222,7 +232,15 @@ STORES = ("raw", "ifu", "galaxies", "showers")
 
 
 def load_truth(path: str | os.PathLike) -> SampleSet:
-    """Open an existing sample set (its truth and store paths)."""
+    """Open an existing sample set (its truth and store paths).
+
+    Examples
+    --------
+    >>> load_truth("nowhere")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no samples at nowhere; run `wisehub samples make`
+    """
     path = Path(path)
     try:
         truth = json.loads((path / TRUTH_FILE).read_text())

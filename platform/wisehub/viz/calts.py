@@ -69,7 +69,18 @@ def _subtract(piece: tuple[float, float], covers: list[tuple[float, float]]):
 
 
 def timeline_segments(products: Iterable[Any]) -> list[Segment]:
-    """The drawn pieces of every product's validity window (products without one are skipped)."""
+    """The drawn pieces of every product's validity window (products without one are skipped).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> bad = P(type="MasterDark", name="d1", created_at=1, valid_from=0.0, valid_to=1.0,
+    ...         is_valid=0, quality_flags=0)
+    >>> none = P(type="MasterDark", name="d2", created_at=2, valid_from=None, valid_to=None,
+    ...          is_valid=1, quality_flags=0)
+    >>> [(s.name, s.state) for s in timeline_segments([bad, none])]
+    [('d1', 'invalid')]
+    """
     rows: dict[str, list[Any]] = {}
     for p in products:
         if p.valid_from is not None and p.valid_to is not None:
@@ -92,7 +103,16 @@ def timeline_segments(products: Iterable[Any]) -> list[Segment]:
 
 def calibration_timeline(products: Iterable[Any], *, title: str = "Calibration timeline",
                          time_label: str = "MJD", width: int = 800) -> hv.Overlay:
-    """Draw validity windows, one row per calibration type, chip and filter (like CalTS)."""
+    """Draw validity windows, one row per calibration type, chip and filter (like CalTS).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> bias = P(type="MasterBias", name="b1", created_at=1, valid_from=0.0, valid_to=2.0,
+    ...          is_valid=1, quality_flags=0)
+    >>> type(calibration_timeline([bias])).__name__
+    'Overlay'
+    """
     segments = timeline_segments(products)
     if not segments:
         raise ValueError("no product has a validity window (valid_from/valid_to) to draw")

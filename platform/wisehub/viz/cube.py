@@ -54,7 +54,15 @@ def _as_cube(cube: Any, spectral: str) -> xr.DataArray:
 
 
 def spectrum_at(cube: xr.DataArray, x: float, y: float) -> xr.DataArray:
-    """The spectrum of the pixel nearest (x, y), clipped to the cube."""
+    """The spectrum of the pixel nearest (x, y), clipped to the cube.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> cube = xr.DataArray(np.arange(24.0).reshape(2, 3, 4), dims=("wavelength", "y", "x"))
+    >>> spectrum_at(cube, x=9.0, y=1.2).values.tolist()  # x is clipped to the last column
+    [7.0, 19.0]
+    """
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     ix, iy = int(np.clip(round(x), 0, nx - 1)), int(np.clip(round(y), 0, ny - 1))
     return cube.isel(x=ix, y=iy).load()
@@ -65,6 +73,15 @@ def cube_explorer(cube: Any, *, spectral: str = "wavelength", cmap: str = "virid
     """Link a wavelength slider to the image and a click on the image to the spectrum.
 
     ``cube`` is a DataArray, a Dataset (its only variable) or a lineage product.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> cube = xr.DataArray(np.random.default_rng(0).random((5, 4, 4)),
+    ...                     dims=("wavelength", "y", "x"),
+    ...                     coords={"wavelength": np.linspace(6500.0, 6600.0, 5)})
+    >>> type(cube_explorer(cube)).__name__
+    'CubeExplorer'
     """
     cube = _as_cube(cube, spectral)
     waves = cube[spectral].values

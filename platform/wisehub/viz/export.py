@@ -27,6 +27,16 @@ def save(
     """Write ``obj`` to ``path``; the suffix picks the format: ``.html`` or ``.png``.
 
     A PNG is exactly ``width`` × ``height`` pixels. The file appears only once complete.
+
+    Examples
+    --------
+    >>> import holoviews as hv
+    >>> save(hv.Curve([1, 2]), "curve.html").read_text().count("<html") >= 1
+    True
+    >>> save(hv.Curve([1, 2]), "curve.svg")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot save curve.svg: use a .png or .html file name
     """
     ensure_backends()
     path = Path(path)

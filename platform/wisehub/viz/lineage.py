@@ -33,7 +33,14 @@ QC_COLOURS = {
 
 
 def qc_state(product: Any) -> str:
-    """``bad`` (is_valid 0), ``flagged`` (quality_flags), ``qualified`` (is_valid 2) or ``ok``."""
+    """``bad`` (is_valid 0), ``flagged`` (quality_flags), ``qualified`` (is_valid 2) or ``ok``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> [qc_state(P(is_valid=v, quality_flags=f)) for v, f in [(1, 0), (1, 4), (2, 0), (0, 0)]]
+    ['ok', 'flagged', 'qualified', 'bad']
+    """
     if product.is_valid == 0:
         return "bad"
     if product.quality_flags:
@@ -42,7 +49,20 @@ def qc_state(product: Any) -> str:
 
 
 def lineage_tables(lin: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Nodes (id, label, kind, state, x, y) and edges (source, target, role) of a lineage."""
+    """Nodes (id, label, kind, state, x, y) and edges (source, target, role) of a lineage.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> raw = P(pid="r", type="RawFrame", name="r1", is_valid=1, quality_flags=0, process_pid=None)
+    >>> flat = P(pid="f", type="MasterFlat", name="f1", is_valid=1, quality_flags=2,
+    ...          process_pid="p")
+    >>> lin = P(root=flat, upstream=[raw], downstream=[], edges=[("f", "raws", "r")],
+    ...         processes={"p": {"recipe": "master_flat"}})
+    >>> nodes, edges = lineage_tables(lin)
+    >>> dict(zip(nodes["id"], nodes["x"])), list(edges["role"])
+    ({'f': 2, 'r': 0, 'p': 1}, ['raws', 'generated'])
+    """
     products = {p.pid: p for p in [lin.root, *lin.upstream, *lin.downstream]}
     rows = [(p.pid, f"{p.type}\n{p.name}", "product", qc_state(p)) for p in products.values()]
     rows += [(pid, proc.get("recipe", "process"), "process", "process")
@@ -73,7 +93,16 @@ def _generations(ids: pd.Series, edges: list[tuple[str, str, str]]) -> dict[str,
 
 
 def lineage_graph(lin: Any, *, title: str = "", width: int = 800, height: int = 400) -> hv.Overlay:
-    """Draw a lineage (from ``product.lineage()``) as a graph coloured by QC state."""
+    """Draw a lineage (from ``product.lineage()``) as a graph coloured by QC state.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> raw = P(pid="r", type="RawFrame", name="r1", is_valid=1, quality_flags=0, process_pid=None)
+    >>> lin = P(root=raw, upstream=[], downstream=[], edges=[], processes={})
+    >>> [type(layer).__name__ for layer in lineage_graph(lin)]
+    ['Graph', 'Labels']
+    """
     nodes, edges = lineage_tables(lin)
     nodes["colour"] = nodes["state"].map(QC_COLOURS)
     points = hv.Nodes(nodes, kdims=["x", "y", "id"], vdims=["label", "kind", "state", "colour"])

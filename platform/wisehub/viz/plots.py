@@ -42,6 +42,14 @@ def histogram(values: Any, *, bins: int | np.ndarray = 40, logx: bool = False,
     """A histogram (log-spaced bins when ``logx``) with an optional model curve ``fit(x)``.
 
     ``values`` is any array, a DataArray, a Dataset (its main variable) or a lineage product.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = histogram(np.random.default_rng(0).normal(size=500), bins=10)
+    >>> bars = h.get(0)
+    >>> len(bars.edges), int(bars.dimension_values(1).sum())
+    (11, 500)
     """
     values = np.asarray(as_dataarray(values).values, dtype=float).ravel()
     values = values[np.isfinite(values) & ((values > 0) if logx else True)]
@@ -62,7 +70,16 @@ def histogram(values: Any, *, bins: int | np.ndarray = 40, logx: bool = False,
 def spectrum(x: Any, y: Any, *, yerr: Any = None, logx: bool = False, logy: bool = False,
              fit: Model | None = None, xlabel: str = "x", ylabel: str = "y", title: str = "",
              width: int = 600) -> hv.Overlay:
-    """A spectrum as points (with error bars) or a line, plus an optional model ``fit(x)``."""
+    """A spectrum as points (with error bars) or a line, plus an optional model ``fit(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wave = np.linspace(4000.0, 7000.0, 50)
+    >>> s = spectrum(wave, 1 + 0 * wave, yerr=0.1 + 0 * wave, fit=lambda x: 1 + 0 * x)
+    >>> [type(el).__name__ for el in s]
+    ['Scatter', 'ErrorBars', 'Curve']
+    """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape:
         raise ValueError(f"spectrum() needs x and y of one length, got {x.shape} and {y.shape}")
@@ -85,7 +102,14 @@ def spectrum(x: Any, y: Any, *, yerr: Any = None, logx: bool = False, logy: bool
 def light_curve(time: Any, flux: Any, *, err: Any = None, model: Model | None = None,
                 xlabel: str = "MJD", ylabel: str = "flux", title: str = "",
                 width: int = 700) -> hv.Overlay:
-    """A light curve (or any time series): points with optional errors and a model curve."""
+    """A light curve (or any time series): points with optional errors and a model curve.
+
+    Examples
+    --------
+    >>> lc = light_curve([60000.0, 60001.0, 60002.0], [1.0, 0.5, 1.0], err=[0.1, 0.1, 0.1])
+    >>> lc.get(0).kdims[0].name, lc.get(0).vdims[0].name
+    ('MJD', 'flux')
+    """
     return spectrum(time, flux, yerr=err, fit=model, xlabel=xlabel, ylabel=ylabel, title=title,
                     width=width)
 
