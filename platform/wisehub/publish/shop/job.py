@@ -23,8 +23,8 @@ from wisehub.publish.shop.selection import Selection
 def fulfil(order_file: str) -> dict[str, Any]:
     """Write the order's selection; return the file's name and the number of events.
 
-    >>> fulfil("/srv/shop/orders/ada/20260101T120000-0a1b2c3d.json")  # doctest: +SKIP
-    {'file': 'knee.h5', 'events': 3120}
+    ``order_file`` is the order's JSON (:class:`~wisehub.publish.shop.orders.OrderBook`),
+    as :meth:`~wisehub.publish.shop.shop.Shop.submit` stored it.
     """
     path = Path(order_file)
     order = Order.from_dict(json.loads(path.read_text()))
