@@ -65,17 +65,17 @@ class ShopHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(400, "bad request: the body is not JSON") from None
 
     def reply(self, data: Any, status: int = 200) -> None:
+        """Answer ``data`` as JSON, never cached (orders change while jobs run)."""
         self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
+        for name, value in (("Content-Type", "application/json"), ("Cache-Control", "no-store")):
+            self.set_header(name, value)
         self.finish(json.dumps(data, default=str))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors as ``{"status", "message"}``: the shop's message says what to change."""
         err = kwargs.get("exc_info", (None, None))[1]
-        message = err.log_message if isinstance(err, web.HTTPError) and err.log_message \
-            else self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
+        reason = getattr(err, "log_message", None) or self._reason
+        self.reply({"status": status_code, "message": reason}, status_code)
 
 
 class PageHandler(ShopHandler):
