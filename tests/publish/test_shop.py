@@ -159,3 +159,40 @@ def test_a_template_changes_only_what_is_asked() -> None:
     assert sorted(later.cuts) == ["energy_ev", "time_unix"]
     assert later.cuts["energy_ev"].max == 1e16 and later.cuts["energy_ev"].min is None
     assert earlier.cuts["zenith_deg"].max == 30  # the template itself is unchanged
+
+
+def test_the_notebook_form_orders_or_says_why_not(sample_set: SampleSet, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ipywidgets form, clicked, on the local shop: a refusal shows the reason and
+    queues nothing; a good order is queued as the form says (its job is then cancelled)."""
+    from wisehub.config import get_settings
+    from wisehub.publish.shop.client import LocalClient
+    from wisehub.publish.shop.form import ShopForm
+
+    monkeypatch.setenv("WISEHUB_SHOP__STATE_DIR", str(tmp_path / "shop"))
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    get_settings.cache_clear()
+    local = LocalClient()
+    form = ShopForm(DATASET, shop=local)
+    low, high = form.rows["zenith_deg"][1:]
+    low.value, high.value = "30", "10"
+    form.button.click()
+    assert "impossible cut" in form.status.value and form.last_order is None
+    assert local.shop.book.list() == []
+    low.value, high.value = "", "20"
+    form.rows["energy_ev"][1].value = "4e15"
+    for name in ("azimuth_deg", "core_x_m", "core_y_m"):
+        form.rows[name][0].value = False
+    form.format.value = "ecsv"
+    form.button.click()
+    made = form.last_order
+    try:
+        assert made is not None and made["id"] in form.status.value
+        assert made["selection"]["format"] == "ecsv"
+        assert made["selection"]["cuts"] == {"energy_ev": {"min": 4e15, "max": None},
+                                             "zenith_deg": {"min": None, "max": 20.0}}
+        assert "core_x_m" not in made["selection"]["columns"]
+        assert [o["id"] for o in local.get("/orders")["orders"]] == [made["id"]]
+    finally:
+        if made:
+            local.shop.backend.cancel(made["job"])

@@ -4,7 +4,8 @@ tables, written as HDF5, ROOT, ASCII (ECSV, CSV) or FITS by batch jobs.
 ``errors`` → ``formats`` (the writers) → ``selection`` (cuts, columns, sample, format) →
 ``datasets`` (what is on offer, access by group) → ``orders`` (the request records) →
 ``job`` (what the batch job runs) → ``shop`` (one user's shop: check, submit, templates) →
-``client`` (``wh.publish.shop`` in Python, local or through the hub) and ``api`` (the REST
+``client`` (``wh.publish.shop`` in Python, local or through the hub; ``form`` its ipywidgets
+form) and ``api`` (the REST
 API and web page in the ``publish`` hub service). See ``docs/publishing.md``.
 
 >>> from wisehub.publish import shop
@@ -20,6 +21,7 @@ _LAZY = {
     "FORMATS": "wisehub.publish.shop.formats:WRITERS",
     "Selection": "wisehub.publish.shop.selection:Selection",
     "Shop": "wisehub.publish.shop.shop:Shop",
+    "ShopForm": "wisehub.publish.shop.form:ShopForm",
     "ShopError": "wisehub.publish.shop.errors:ShopError",
     "ShopAccessError": "wisehub.publish.shop.errors:ShopAccessError",
     "ShopSettings": "wisehub.publish.shop.settings:ShopSettings",
