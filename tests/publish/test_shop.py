@@ -196,3 +196,15 @@ def test_the_notebook_form_orders_or_says_why_not(sample_set: SampleSet, tmp_pat
     finally:
         if made:
             local.shop.backend.cancel(made["job"])
+
+
+def test_orders_outlive_their_batch_jobs(shop: Shop) -> None:
+    """Batch state is removed after its retention; the order (a template) stays listed."""
+    order = shop.book.save(shop.prepare({**KNEE, "format": "csv"}))
+    order.job = "20200101T000000-0badc0de"  # a job whose state is gone
+    shop.book.save(order)
+    [view] = shop.orders()
+    assert view["status"] == "expired" and view["finished"]
+    fulfil(str(shop.book.directory(order.id).with_suffix(".json")))
+    assert shop.view(order.id)["status"] == "succeeded"
+    assert shop.file(order.id).name == order.file

@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from wisehub import __version__
-from wisehub.batch import BatchLimits, BatchSettings, LimitError, LocalBackend, submit
+from wisehub.batch import (
+    BatchLimits,
+    BatchSettings,
+    LimitError,
+    LocalBackend,
+    UnknownJobError,
+    submit,
+)
 from wisehub.batch.state import FINISHED, SUCCEEDED
 from wisehub.config import Settings, get_settings
 from wisehub.lineage.context import Context
@@ -171,15 +178,22 @@ class Shop:
         return self.book.directory(order_id) / view["file"]
 
     def _view(self, order: Order) -> dict[str, Any]:
-        record = self.backend.record(order.job) if order.job else None
-        status = record.status if record else "failed"
+        try:
+            record = self.backend.record(order.job) if order.job else None
+        except UnknownJobError:  # the job's state outlived its retention; the order stays
+            record = None
+        if record is not None:
+            status, message, products = record.status, record.message, record.products
+        elif (self.book.directory(order.id) / order.file).is_file():
+            status, message, products = SUCCEEDED, "its batch job has expired", []
+        else:
+            status, message, products = "expired", "its batch job has expired", []
         data = asdict(order)
         data.pop("source")
         return {**data, "summary": Selection.parse(order.selection).summary(),
-                "status": status, "finished": status in FINISHED,
-                "progress": self.book.progress(order.id),
-                "message": (record.message if record else "never queued"),
-                "products": record.products if record else []}
+                "status": status, "finished": status in (*FINISHED, "expired"),
+                "progress": self.book.progress(order.id), "message": message,
+                "products": products}
 
     def _provenance(self, dataset: ShopDataset, selection: Selection,
                     order: Order) -> dict[str, str]:
