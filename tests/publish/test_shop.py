@@ -208,3 +208,29 @@ def test_orders_outlive_their_batch_jobs(shop: Shop) -> None:
     fulfil(str(shop.book.directory(order.id).with_suffix(".json")))
     assert shop.view(order.id)["status"] == "succeeded"
     assert shop.file(order.id).name == order.file
+
+
+def test_servers_reach_the_shop_through_the_hub(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub's user servers get the shop's URL, and their token may reach the publish
+    service, so wh.publish.shop there asks the hub's shop (which knows the user's groups)."""
+    from traitlets.config import Config
+    from wisehub.config import get_settings, load_settings
+    from wisehub.hub.configuration import configure
+    from wisehub.publish.shop import client as shop_client
+
+    c = Config()
+    configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "demo-1234"}))
+    url = c.Spawner.environment["WISEHUB_SHOP_URL"]
+    publish = next(s for s in c.JupyterHub.services if s["name"] == "publish")
+    assert url == f"{publish['url']}/services/publish/shop/api"
+    assert "access:services!service=publish" in c.Spawner.server_token_scopes
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert "access:services!service=publish" in user_role["scopes"]
+    monkeypatch.setenv("WISEHUB_SHOP_URL", url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")
+    get_settings.cache_clear()
+    chosen = shop_client.client()
+    assert isinstance(chosen, shop_client.HubShopClient) and chosen.url == url
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
+    assert isinstance(shop_client.client(), shop_client.LocalClient)

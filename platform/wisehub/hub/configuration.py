@@ -29,6 +29,7 @@ from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
 from wisehub.publish.registration import SERVICE as PUBLISH
+from wisehub.publish.registration import SHOP_URL_ENV
 from wisehub.publish.registration import hub_service as publish_service
 from wisehub.resources import proxy_version
 
@@ -49,9 +50,12 @@ def configure(c: Any, settings: Settings) -> None:
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, settings)
-    c.JupyterHub.services.append(publish_service(settings))
+    publish = publish_service(settings)
+    c.JupyterHub.services.append(publish)
     compute_url = _compute_service(c, settings, hub_state_dir(settings))
     _environment(c, settings, compute_url)
+    if settings.mode == "local":  # wh.publish.shop in a server talks to the publish service
+        c.Spawner.environment[SHOP_URL_ENV] = f"{publish['url']}/services/{PUBLISH}/shop/api"
 
 
 def hub_state_dir(settings: Settings) -> Path:

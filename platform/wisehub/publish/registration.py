@@ -12,6 +12,8 @@ from wisehub.config import Settings
 from wisehub.hub.ports import free_port
 
 SERVICE = "publish"
+SHOP_URL_ENV = "WISEHUB_SHOP_URL"
+"""Tells ``wh.publish.shop`` in a user server where the shop's REST API is."""
 
 
 def hub_service(settings: Settings) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wisehub.config import get_settings
+from wisehub.publish.registration import SHOP_URL_ENV
 from wisehub.publish.shop.errors import (
     ShopAccessError,
     ShopError,
@@ -30,7 +31,6 @@ from wisehub.publish.shop.errors import (
     UnknownOrderError,
 )
 
-URL_ENV = "WISEHUB_SHOP_URL"
 _ERRORS = {403: ShopAccessError, 404: UnknownOrderError}
 
 
@@ -110,7 +110,7 @@ class HubShopClient:
 def client() -> ShopClient:
     """The hub's shop when running under a hub, else a local one."""
     token = os.environ.get("JUPYTERHUB_API_TOKEN")
-    url = os.environ.get(URL_ENV)
+    url = os.environ.get(SHOP_URL_ENV)
     hub_url = get_settings().hub_url
     if token and (url or hub_url):
         return HubShopClient(url or f"{hub_url.rstrip('/')}/services/publish/shop/api", token)
