@@ -42,3 +42,18 @@ def test_bias_and_flat_recover_the_camera(run_notebook, sample_set):
     truth = sample_set.maps()["flat_ccd1_r"][: flat.shape[0], : flat.shape[1]]
     assert np.corrcoef(flat.ravel(), truth.ravel())[0, 1] > 0.9
     assert got["unevenness_after"] < 0.5 * got["unevenness_before"]
+
+
+def test_data_shop_order_finds_the_knee(run_notebook, sample_set):
+    """The shop tutorial orders the knee subset as HDF5 (a real local batch job), reads it
+    with h5py and fits both slopes."""
+    truth = sample_set.truth["showers"]
+    got = run_notebook("tutorials/05-data-shop-knee.ipynb",
+                       ["knee_ev", "gamma_below", "gamma_above", "errors", "n_events",
+                        "licence", "citation"])
+    assert got["licence"] == "CC0-1.0" and "urn:uuid:" in got["citation"]
+    assert 0 < got["n_events"] < truth["n_events"]
+    assert got["gamma_below"] == pytest.approx(truth["gamma_below"], abs=0.1)
+    assert got["gamma_above"] > got["gamma_below"]
+    log_err = got["errors"][1]
+    assert abs(math.log10(got["knee_ev"]) - math.log10(truth["knee_ev"])) < max(2 * log_err, 0.2)

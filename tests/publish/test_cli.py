@@ -50,3 +50,30 @@ def test_promote_record_and_export(store: LineageStore, tmp_path: Path) -> None:
         assert hdus[1].header["WHPID"] == product.pid
     again = runner.invoke(app, ["publish", "fits", product.pid, str(fits_out)])
     assert again.exit_code != 0 and "exists" in str(again.exception)
+
+
+def test_shop_commands_list_and_refuse_bad_orders(sample_set, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``wisehub publish shop``: datasets, columns, an order refused at submit (nothing
+    queued), an empty order list. The local shop: no hub token in the environment."""
+    from wisehub.config import get_settings
+    from wisehub.publish.shop.errors import ShopError
+
+    monkeypatch.setenv("WISEHUB_SHOP__STATE_DIR", str(tmp_path / "shop"))
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["publish", "shop", "datasets"])
+    assert listed.exit_code == 0, listed.output
+    assert "samples/showers.events" in listed.output
+    columns = runner.invoke(app, ["publish", "shop", "columns", "samples/showers.events"])
+    assert "energy_ev" in columns.output and "eV" in columns.output
+    bad = runner.invoke(app, ["publish", "shop", "order", "samples/showers.events",
+                              "--cut", "zenith_deg:40:10", "--format", "root"])
+    assert isinstance(bad.exception, ShopError) and "impossible cut" in str(bad.exception)
+    malformed = runner.invoke(app, ["publish", "shop", "order", "samples/showers.events",
+                                    "--cut", "zenith_deg<30"])
+    assert malformed.exit_code == 2 and "COLUMN:MIN:MAX" in malformed.output
+    empty = runner.invoke(app, ["publish", "shop", "list"])
+    assert empty.exit_code == 0 and empty.output == ""
+    assert not (tmp_path / "shop" / "jobs").exists()

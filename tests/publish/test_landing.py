@@ -84,3 +84,37 @@ def test_landing_page_renders_in_chromium(publish_hub: RunningHub,
             assert schema45.validate(page.evaluate("() => JSON.parse(document.body.innerText)"))
         finally:
             browser.close()
+
+
+def test_group_record_is_seen_by_members_only(publish_hub: RunningHub,
+                                              hub_store: LineageStore) -> None:
+    """A logged-in member of the record's group reads its landing page; a logged-in
+    non-member and an anonymous visitor get 404, and harvesters never see it."""
+    from sickle import Sickle
+    from sickle.oaiexceptions import IdDoesNotExist
+    from wisehub.publish import Records
+
+    record = Records(hub_store.engine, None).record_dataset(
+        "labcat", "secret-showers", {"title": "Lab-only showers", "privilege": "group",
+                                     "group": "lab", "creator": "alice", "licence": "CC0-1.0"})
+    tokens = {}
+    for user in ("alice", "pupil1"):
+        assert publish_hub.api("POST", f"/users/{user}").status_code in (201, 409)
+        tokens[user] = publish_hub.api("POST", f"/users/{user}/tokens",
+                                       json={"expires_in": 600}).json()["token"]
+
+    def status(token: str | None) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"token {token}"
+        return requests.get(_url(publish_hub, record.pid), headers=headers, timeout=30)
+
+    member = status(tokens["alice"])
+    assert member.status_code == 200, member.text
+    assert member.json()["titles"][0]["title"] == "Lab-only showers"
+    for outsider in (tokens["pupil1"], None):
+        answer = status(outsider)
+        assert answer.status_code == 404 and "Lab-only" not in answer.text
+    with pytest.raises(IdDoesNotExist):
+        Sickle(f"{publish_hub.url}services/publish/oai", max_retries=2).GetRecord(
+            identifier=f"oai:wisehub:{record.pid}", metadataPrefix="oai_dc")

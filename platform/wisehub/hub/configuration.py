@@ -28,6 +28,8 @@ from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
+from wisehub.publish.registration import SERVICE as PUBLISH
+from wisehub.publish.registration import SHOP_URL_ENV
 from wisehub.publish.registration import hub_service as publish_service
 from wisehub.resources import proxy_version
 
@@ -48,9 +50,12 @@ def configure(c: Any, settings: Settings) -> None:
     _users_and_groups(c, directory)
     _spawner(c, settings)
     _services(c, settings)
-    c.JupyterHub.services.append(publish_service(settings))
+    publish = publish_service(settings)
+    c.JupyterHub.services.append(publish)
     compute_url = _compute_service(c, settings, hub_state_dir(settings))
     _environment(c, settings, compute_url)
+    if settings.mode == "local":  # wh.publish.shop in a server talks to the publish service
+        c.Spawner.environment[SHOP_URL_ENV] = f"{publish['url']}/services/{PUBLISH}/shop/api"
 
 
 def hub_state_dir(settings: Settings) -> Path:
@@ -133,7 +138,8 @@ def _users_and_groups(c: Any, directory: Directory) -> None:
     c.JupyterHub.load_roles = [
         # Users may share their own servers (with a user, or with one of their groups).
         {"name": "user", "scopes": ["self", "shares!user", "read:users:name",
-                                    "read:groups:name", f"access:services!service={SERVICE}"]},
+                                    "read:groups:name", f"access:services!service={SERVICE}",
+                                    f"access:services!service={PUBLISH}"]},
         {"name": SHARE_SYNC, "services": [SHARE_SYNC],
          "scopes": ["list:users", "read:users:name", "list:groups", "read:groups",
                     "read:shares", "shares", "read:users:shares", "users:shares",
@@ -254,4 +260,5 @@ def _environment(c: Any, settings: Settings, compute_url: str) -> None:
     # Owners share with their own token (hub UI, /hub/token), which has `shares!user`.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
                                      "read:users:name", "read:groups:name",
-                                     f"access:services!service={SERVICE}"]
+                                     f"access:services!service={SERVICE}",
+                                     f"access:services!service={PUBLISH}"]

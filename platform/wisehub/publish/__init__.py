@@ -3,7 +3,8 @@
 ``models`` (the records table) → ``datacite`` (metadata, validation, XML) → ``records``
 (making and reading records) → ``oai`` (OAI-PMH responses) and ``landing`` (landing pages)
 → ``service`` (the hub service serving both and the cone search of ``cone``;
-``registration`` is its hub entry); ``export`` writes VOTable and FITS, ``cli`` is
+``registration`` is its hub entry); ``export`` writes VOTable and FITS, ``shop`` is the
+data shop (its REST API and page are mounted in the same service), ``cli`` is
 ``wisehub publish``. This
 package is light to import; each name loads its module on first use.
 
@@ -29,6 +30,7 @@ _LAZY = {
     "votable": "wisehub.publish.export:votable",
     "fits": "wisehub.publish.export:fits",
     "ExportError": "wisehub.publish.export:ExportError",
+    "shop": "wisehub.publish.shop",
 }
 
 

@@ -235,6 +235,16 @@ class Records:
                           group=meta.get("group"), project=meta.get("project"),
                           privilege=privilege, build=build)
 
+    def dataset_record(self, catalog: str, entry: str, meta: Mapping[str, Any]) -> RecordView:
+        """The record of a catalogue entry, made on first use (and then kept as it is)."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(PublishedRecord).where(
+                PublishedRecord.kind == "dataset",
+                PublishedRecord.source == f"{catalog}#{entry}"))
+            if row is not None:
+                return RecordView.of(row)
+        return self.record_dataset(catalog, entry, meta)
+
     def record_catalog(self, path: str | Path, *, collection: str | None = None
                        ) -> list[RecordView]:
         """Record every entry of an Intake 2 catalogue file (its stem names the collection)."""

@@ -12,6 +12,8 @@ from wisehub.config import Settings
 from wisehub.hub.ports import free_port
 
 SERVICE = "publish"
+SHOP_URL_ENV = "WISEHUB_SHOP_URL"
+"""Tells ``wh.publish.shop`` in a user server where the shop's REST API is."""
 
 
 def hub_service(settings: Settings) -> dict[str, Any]:
@@ -25,7 +27,9 @@ def hub_service(settings: Settings) -> dict[str, Any]:
         "name": SERVICE,
         "url": f"http://127.0.0.1:{free_port()}",
         "command": [sys.executable, "-m", "wisehub.publish.service"],
-        "environment": {"WISEHUB_LINEAGE_DB_URL": str(settings.lineage_db_url),
+        # The platform's settings: the shop reads catalogues and the data directory, and its
+        # batch jobs register their outputs in lineage.
+        "environment": {**settings.environment(),
                         "WISEHUB_SAMPLES_DIR": str(settings.samples_dir)},
         "oauth_no_confirm": True,
         # The hub exits if a managed service is not up in time; a busy machine imports slowly.

@@ -7,6 +7,8 @@ Run by the hub as ``python -m wisehub.publish.service``; it listens where the hu
   in to the hub also sees what their groups may read.
 - ``oai``: OAI-PMH; only world-readable records, to everyone (harvesters are anonymous).
 - ``scs/stars``: IVOA Simple Cone Search over the sample star catalogue (VOTable, UCDs).
+- ``shop/``: the data shop's page and REST API (:mod:`wisehub.publish.shop.api`), for users
+  the hub identified.
 
 >>> app = make_app("sqlite://", "/services/publish/", hub_auth=None)
 >>> sorted(rule.matcher.regex.pattern for rule in app.wildcard_router.rules)[:1]
@@ -33,6 +35,7 @@ from wisehub.lineage.store import engine_for
 from wisehub.publish import cone, datacite, landing, oai
 from wisehub.publish.records import Records, UnknownRecordError
 from wisehub.publish.registration import SERVICE
+from wisehub.publish.shop import api as shop_api
 
 
 class _Base(HubOAuthenticated, web.RequestHandler):
@@ -118,11 +121,13 @@ def _number(text: str | None, name: str) -> float:
 
 def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
              page_size: int = oai.PAGE_SIZE,
-             tables: Mapping[str, Callable[[], cone.SourceTable]] | None = None
-             ) -> web.Application:
+             tables: Mapping[str, Callable[[], cone.SourceTable]] | None = None,
+             make_shop: shop_api.ShopFactory | None = None) -> web.Application:
     """The tornado application under ``prefix`` (e.g. ``/services/publish/``).
 
-    ``tables`` name the cone-search tables, each loaded by its callable on request.
+    ``tables`` name the cone-search tables, each loaded by its callable on request. With
+    ``hub_auth``, the data shop is mounted under ``shop/`` (``make_shop(user, groups)``
+    makes a user's shop; default: from the service's settings).
     """
     kwargs = {"url": db_url}
     handlers: list[Any] = [
@@ -132,6 +137,7 @@ def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
     ]
     if hub_auth is not None:
         handlers.append((rf"{prefix}oauth_callback", HubOAuthCallbackHandler))
+        handlers.extend(shop_api.handlers(prefix, make_shop))
     return web.Application(handlers, hub_auth=hub_auth, page_size=page_size,
                            cookie_secret=os.urandom(32))
 
