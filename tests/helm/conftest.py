@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 from helmtools import EXAMPLES, render, stage_chart
 from traitlets.config import Config
 from wisehub.config import load_settings
+from wisehub.dev.postgres import PostgresServer, postgres_server
 from wisehub.hub import configure
 from wisehub.hub.kube import UserCredentials, UserResources, pod_environment
 from wisehub.storage.credentials import S3Credentials
@@ -49,7 +51,15 @@ def hub_config(chart: Path, rendered, tmp_path_factory) -> tuple[Config, dict]:
     # Stand-in credentials (no RGW is reachable from here); the hook itself is the real one.
     c.KubeSpawner.pre_spawn_hook = UserResources(
         loaded.hub.kubernetes,
-        lambda name, members: UserCredentials(S3Credentials(f"AK-{name}", "sk"),
-                                              pg_role=f"wh_{name}"),
+        lambda name, members: UserCredentials(
+            S3Credentials(f"AK-{name}", "sk"),
+            lineage_url=f"postgresql+psycopg://{name}:pw-{name}@wisehub-lineage-db/lineage"),
         pod_environment(loaded))
     return c, {"settings": loaded}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL (Debian's initdb + pg_ctl on 127.0.0.1) for the session."""
+    with postgres_server() as server:
+        yield server
