@@ -22,6 +22,7 @@ from helmtools import (
     pod_labels,
     pod_specs,
     render,
+    settings_file,
     z2jh_schema,
 )
 from wisehub.config import load_settings
@@ -106,13 +107,7 @@ def _merge(base: dict, over: dict) -> dict:
 @pytest.mark.parametrize("values", ALL_VALUES)
 def test_hub_settings_from_the_chart_are_valid_wisehub_settings(rendered, values: str,
                                                                 tmp_path: Path):
-    data = by_kind(rendered[values], "ConfigMap")["wisehub-settings"]["data"]
-    (tmp_path / "users.yaml").write_text(data["users.yaml"])
-    settings_file = tmp_path / "settings.yaml"
-    settings = yaml.safe_load(data["settings.yaml"])
-    settings["hub"]["users_file"] = str(tmp_path / "users.yaml")
-    settings_file.write_text(yaml.safe_dump(settings))
-    loaded = load_settings(settings_file)
+    loaded = load_settings(settings_file(rendered[values], tmp_path))
     assert (loaded.mode, loaded.storage, loaded.hub.spawner) == ("cluster", "s3", "kubernetes")
     assert str(loaded.catalog_path).startswith("/etc/wisehub/catalogs/")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helmtools import render
+from helmtools import render, settings_file
 from jupyterhub import orm
 from jupyterhub.user import User
 from oauthenticator.generic import GenericOAuthenticator
@@ -28,23 +28,12 @@ from wisehub.hub import configure
 SECRET = "client-secret-from-the-kubernetes-secret"
 
 
-def _settings_file(rendered, tmp: Path) -> Path:
-    data = next(o for o in rendered["openstack"] if o["kind"] == "ConfigMap"
-                and o["metadata"]["name"] == "wisehub-settings")["data"]
-    (tmp / "users.yaml").write_text(data["users.yaml"])
-    settings = yaml.safe_load(data["settings.yaml"])
-    settings["hub"]["users_file"] = str(tmp / "users.yaml")
-    settings["data_dir"] = str(tmp / "data")
-    (tmp / "settings.yaml").write_text(yaml.safe_dump(settings))
-    return tmp / "settings.yaml"
-
-
 @pytest.fixture
 def oidc_config(rendered, tmp_path, monkeypatch) -> Config:
     """The hub's config as the OpenStack example's hub pod builds it (secret from its env)."""
     monkeypatch.setenv("WISEHUB_HUB__OIDC__CLIENT_SECRET", SECRET)
     c = Config()
-    configure(c, load_settings(_settings_file(rendered, tmp_path)))
+    configure(c, load_settings(settings_file(rendered["openstack"], tmp_path)))
     return c
 
 
@@ -83,7 +72,7 @@ def test_configure_builds_generic_oauthenticator(oidc_config):
 def test_without_its_secret_the_hub_refuses_to_start(rendered, tmp_path, monkeypatch):
     monkeypatch.delenv("WISEHUB_HUB__OIDC__CLIENT_SECRET", raising=False)
     with pytest.raises(SettingsError, match="WISEHUB_HUB__OIDC__CLIENT_SECRET"):
-        configure(Config(), load_settings(_settings_file(rendered, tmp_path)))
+        configure(Config(), load_settings(settings_file(rendered["openstack"], tmp_path)))
 
 
 async def _login(c: Config, userinfo: dict) -> dict | None:
