@@ -116,3 +116,10 @@ def test_admin_group_members_are_admins(oidc_config):
 def test_members_of_no_allowed_group_cannot_log_in(oidc_config):
     assert asyncio.run(_login(oidc_config, {"preferred_username": "mallory",
                                             "groups": ["other-faculty"]})) is None
+
+
+def test_a_username_claim_breaking_the_name_rule_is_refused(oidc_config):
+    authenticator = GenericOAuthenticator(config=oidc_config)
+    assert authenticator.validate_username("alice")
+    # An e-mail or a dotted name would widen bucket policies and role names: refused.
+    assert not authenticator.validate_username("alice.smith@uni.example.org")
