@@ -358,6 +358,8 @@ def configure_kubespawner(c: Any, settings: Settings) -> None:
     >>> configure_kubespawner(c, Settings(mode="cluster", hub={"spawner": "kubernetes"}))
     >>> c.KubeSpawner.automount_service_account_token
     False
+    >>> type(c.KubeSpawner.pre_spawn_hook.credentials).__name__  # RGW key and database role
+    'StoreCredentials'
     """
     hub, kube = settings.hub, settings.hub.kubernetes
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
