@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from helmtools import EXAMPLES, render, stage_chart
+from helmtools import EXAMPLES, render, settings_file, stage_chart
 from traitlets.config import Config
 from wisehub.config import load_settings
+from wisehub.dev.postgres import PostgresServer, postgres_server
 from wisehub.hub import configure
 from wisehub.hub.kube import UserCredentials, UserResources, pod_environment
 from wisehub.storage.credentials import S3Credentials
@@ -31,16 +33,9 @@ def rendered(chart: Path) -> dict[str, list[dict]]:
 @pytest.fixture(scope="session")
 def hub_config(chart: Path, rendered, tmp_path_factory) -> tuple[Config, dict]:
     """The hub's config as in the hub pod: ``configure`` on the settings the chart renders."""
-    tmp = tmp_path_factory.mktemp("hub")
-    data = next(o for o in rendered["default"]
-                if o["metadata"]["name"] == "wisehub-settings")["data"]
-    (tmp / "users.yaml").write_text(data["users.yaml"])
-    settings = yaml.safe_load(data["settings.yaml"])
-    settings["hub"]["users_file"] = str(tmp / "users.yaml")
-    settings["data_dir"] = str(tmp / "data")
-    (tmp / "settings.yaml").write_text(yaml.safe_dump(settings))
-    loaded = load_settings(tmp / "settings.yaml", s3={**settings["s3"], "access_key": "AK",
-                                                     "secret_key": "sk"})
+    path = settings_file(rendered["default"], tmp_path_factory.mktemp("hub"))
+    s3 = yaml.safe_load(path.read_text())["s3"]
+    loaded = load_settings(path, s3={**s3, "access_key": "AK", "secret_key": "sk"})
     c = Config()
     configure(c, loaded)
     image = yaml.safe_load(Path(chart, "values.yaml").read_text())["jupyterhub"][
@@ -49,7 +44,15 @@ def hub_config(chart: Path, rendered, tmp_path_factory) -> tuple[Config, dict]:
     # Stand-in credentials (no RGW is reachable from here); the hook itself is the real one.
     c.KubeSpawner.pre_spawn_hook = UserResources(
         loaded.hub.kubernetes,
-        lambda name, members: UserCredentials(S3Credentials(f"AK-{name}", "sk"),
-                                              pg_role=f"wh_{name}"),
+        lambda name, members: UserCredentials(
+            S3Credentials(f"AK-{name}", "sk"),
+            lineage_url=f"postgresql+psycopg://{name}:pw-{name}@wisehub-lineage-db/lineage"),
         pod_environment(loaded))
     return c, {"settings": loaded}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL (Debian's initdb + pg_ctl on 127.0.0.1) for the session."""
+    with postgres_server() as server:
+        yield server

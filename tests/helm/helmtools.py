@@ -87,6 +87,19 @@ def render(chart: Path, *values_files: Path, kube_version: str = KUBE_VERSIONS[0
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
+def settings_file(objects: list[dict[str, Any]], tmp: Path) -> Path:
+    """The hub's settings file from a render's ``wisehub-settings`` ConfigMap, written to
+    ``tmp`` with its users file, the paths pointed into ``tmp`` (as mounted in the hub pod)."""
+    data = next(o for o in objects if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == "wisehub-settings")["data"]
+    (tmp / "users.yaml").write_text(data["users.yaml"])
+    settings = yaml.safe_load(data["settings.yaml"])
+    settings["hub"]["users_file"] = str(tmp / "users.yaml")
+    settings["data_dir"] = str(tmp / "data")
+    (tmp / "settings.yaml").write_text(yaml.safe_dump(settings))
+    return tmp / "settings.yaml"
+
+
 def pod_specs(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """The pod specs a workload object runs (Deployment, StatefulSet, CronJob, Pod)."""
     kind = obj["kind"]

@@ -6,6 +6,7 @@ are rendered in full; z2jh's and the dask operator's own templates are not.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +22,7 @@ from helmtools import (
     pod_labels,
     pod_specs,
     render,
+    settings_file,
     z2jh_schema,
 )
 from wisehub.config import load_settings
@@ -68,6 +70,7 @@ def test_openstack_example_renders_ingress_tls_and_placeholders(rendered):
 
 @pytest.mark.parametrize(("setting", "complaint"), [
     ("compute.replicas=0", "compute.replicas"),
+    ("compute.replicas=2", "compute.replicas"),  # its clusters live in one process
     ("storage.workspaces.layout=everyone", "storage.workspaces.layout"),
     ("images.hub.tag=latest", "images.hub.tag"),
     ("s3.endpointUrl=s3.example.org", "s3.endpointUrl"),
@@ -104,13 +107,7 @@ def _merge(base: dict, over: dict) -> dict:
 @pytest.mark.parametrize("values", ALL_VALUES)
 def test_hub_settings_from_the_chart_are_valid_wisehub_settings(rendered, values: str,
                                                                 tmp_path: Path):
-    data = by_kind(rendered[values], "ConfigMap")["wisehub-settings"]["data"]
-    (tmp_path / "users.yaml").write_text(data["users.yaml"])
-    settings_file = tmp_path / "settings.yaml"
-    settings = yaml.safe_load(data["settings.yaml"])
-    settings["hub"]["users_file"] = str(tmp_path / "users.yaml")
-    settings_file.write_text(yaml.safe_dump(settings))
-    loaded = load_settings(settings_file)
+    loaded = load_settings(settings_file(rendered[values], tmp_path))
     assert (loaded.mode, loaded.storage, loaded.hub.spawner) == ("cluster", "s3", "kubernetes")
     assert str(loaded.catalog_path).startswith("/etc/wisehub/catalogs/")
 
@@ -185,9 +182,57 @@ def test_hub_role_covers_what_its_pre_spawn_hook_does(rendered):
 
 def test_compute_role_grants_rights_on_dask_resources_only(rendered):
     role = by_kind(rendered["default"], "Role")["wisehub-compute"]
-    writes = [r for r in role["rules"] if set(r["verbs"]) - {"get", "list", "watch"}]
-    assert writes and all(r["apiGroups"] == ["kubernetes.dask.org"] for r in writes)
-    assert not [r for r in role["rules"] if "secrets" in r["resources"]]
+    granted = {(group, res, verb) for r in role["rules"] for group in r["apiGroups"]
+               for res in r["resources"] for verb in r["verbs"]}
+    # wisehub.compute.kubebackend: DaskClusters and DaskAutoscalers (create, patch sizes,
+    # list its own after a restart, delete) and each cluster's TLS Secret (never changed).
+    dask = {("kubernetes.dask.org", res, verb) for res in ("daskclusters", "daskautoscalers")
+            for verb in ("get", "list", "create", "patch", "delete")}
+    tls = {("", "secrets", verb) for verb in ("get", "list", "create", "delete")}
+    assert granted == dask | tls
+    binding = by_kind(rendered["default"], "RoleBinding")["wisehub-compute"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "wisehub-compute",
+                                    "namespace": "wisehub"}]
+
+
+def _compute_env(objects: list[dict]) -> dict[str, dict]:
+    deployment = by_kind(objects, "Deployment")["wisehub-compute"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in container["env"]}
+
+
+@pytest.mark.parametrize("values", [CHART / "values.yaml", *EXAMPLES], ids=ALL_VALUES)
+def test_compute_service_runs_the_kubernetes_backend_with_the_user_image(rendered,
+                                                                         values: Path):
+    from wisehub.compute.settings import CONFIG_ENV, STATE_ENV, ComputeSettings
+    from wisehub.hub.kube_settings import KubeSettings
+
+    env = _compute_env(rendered["default" if values.name == "values.yaml" else values.stem])
+    config = json.loads(env[CONFIG_ENV]["value"])
+    kube = config.pop("kubernetes")  # the backend's own section (wisehub.compute.settings)
+    # The rest is the service's settings model as it stands.
+    assert ComputeSettings.model_validate(config).backend == "kubernetes"
+    image = yaml.safe_load(values.read_text()).get("jupyterhub", {}).get("singleuser", {}).get(
+        "image") or yaml.safe_load((CHART / "values.yaml").read_text())["jupyterhub"][
+        "singleuser"]["image"]
+    assert kube == {
+        "api_url": "https://kubernetes.default.svc",  # TLS: the service account's CA
+        "service_account_dir": "/var/run/secrets/kubernetes.io/serviceaccount",
+        "namespace": "wisehub",
+        "image": f"{image['name']}:{image['tag']}",  # workers run the users' image
+        "credentials_secret_template": KubeSettings().user_secret_template,
+    }
+    assert env[STATE_ENV]["value"] == "/var/lib/wisehub-compute"
+    # It needs no platform credentials: no database owner, no RGW owner key.
+    assert not {"PGPASSWORD", "PGUSER", "WISEHUB_S3__SECRET_KEY"} & set(env)
+
+
+def test_compute_settings_from_values_reach_the_service(chart: Path):
+    objects = render(chart, sets=("settings.compute.limits.workers=12",
+                                  "settings.hub.kubernetes.user_secret_template=creds-{username}"))
+    config = json.loads(_compute_env(objects)["WISEHUB_COMPUTE_CONFIG"]["value"])
+    assert config["limits"] == {"idle_timeout": 1800, "workers": 12}
+    assert config["kubernetes"]["credentials_secret_template"] == "creds-{username}"
 
 
 @pytest.mark.parametrize("values", ALL_VALUES)

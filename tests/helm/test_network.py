@@ -66,7 +66,7 @@ ALLOWED = [
     (dask("alice", "scheduler"), dask("alice", "worker"), 40000),
     (dask("alice", "worker"), RGW, 7480), (dask("alice", "worker"), DB, 5432),
     (PROXY, ALICE, 8888), (HUB, ALICE, 8888),
-    (COMPUTE, dask("alice", "scheduler"), 8786), (COMPUTE, API, 443), (COMPUTE, DB, 5432),
+    (COMPUTE, dask("alice", "scheduler"), 8786), (COMPUTE, API, 443),
 ]
 DENIED = [
     (ALICE, BOB, 8888), (BOB, ALICE, 8888),
@@ -75,6 +75,7 @@ DENIED = [
     (ALICE, API, 443), (ALICE, API, 6443), (ALICE, API_PUBLIC, 443), (ALICE, METADATA, 80),
     (dask("alice", "worker"), API, 443), (dask("alice", "scheduler"), ALICE, 8888),
     (ALICE, DB, 22), (PYPI, DB, 5432), (DB, PYPI, 443),
+    (COMPUTE, DB, 5432),  # the compute service holds no database credentials
 ]
 
 

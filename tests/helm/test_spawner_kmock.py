@@ -18,10 +18,12 @@ from pathlib import Path
 
 import aiohttp
 import kmock
+import kubernetes_validate
 import pytest
 import yaml
-from helmtools import make_hub_db
+from helmtools import KUBE_VERSIONS, make_hub_db
 from jupyterhub import orm
+from sqlalchemy import make_url
 
 
 def _kubeconfig(path: Path, url: str) -> Path:
@@ -50,29 +52,44 @@ async def _spawn_against_kmock(c, db, tmp: Path, monkeypatch) -> dict:
                             str(_kubeconfig(tmp / "kubeconfig", str(server.url))))
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
         Configuration.set_default(Configuration())
-        orm_user = db.query(orm.User).filter_by(name="alice").one()
-        user = SimpleUser("alice", orm_user, db)
-        spawner = ks.KubeSpawner(config=c, user=user, _mock=True, namespace="wisehub")
-        spawner.user_options = {"profile": "large"}
-        await spawner.apply_group_overrides()
-        await spawner.run_pre_spawn_hook()
-        starting = asyncio.ensure_future(spawner.start())
-        pod = await _wait_for(api, "pods", spawner.pod_name)
-        # The kubelet's part, through the API as a kubelet does: the pod runs, has an address.
-        async with aiohttp.ClientSession() as session:
-            done = await session.patch(
-                f"{str(server.url).rstrip('/')}/api/v1/namespaces/wisehub/pods/{spawner.pod_name}",
-                json={"status": {"phase": "Running", "podIP": "10.1.2.3", "containerStatuses": [
-                    {"name": "notebook", "ready": True}]}})
-            assert done.status == 200
-        url = await asyncio.wait_for(starting, 60)
+        pods = {}
+        for i, (name, profile) in enumerate(SPAWNS.items()):
+            pods[name] = await _spawn_one(c, db, api, server, name, profile, f"10.1.2.{i + 3}")
         found = {kind: {k[2]: dict(o.raw) for k, o in api.objects.items()
                         if k[0].plural == kind and not o.deleted}
                  for kind in ("pods", "persistentvolumeclaims", "secrets", "networkpolicies")}
         for reflector in list(ks.KubeSpawner.reflectors.values()):  # shared per class
             await reflector.stop()
         ks.KubeSpawner.reflectors.clear()
-        return {"pod": pod, "url": url, **found}
+        return {**found, "spawned": pods}
+
+
+SPAWNS = {"alice": "large", "pupil1": "small"}
+"""Who spawns (one after the other, into the same stand-in API server), with which profile."""
+
+
+async def _spawn_one(c, db, api, server, name: str, profile: str, ip: str) -> tuple[dict, str]:
+    """Spawn ``name``; the pod that arrived and the URL ``start()`` returned."""
+    import kubespawner.spawner as ks
+
+    orm_user = db.query(orm.User).filter_by(name=name).one()
+    spawner = ks.KubeSpawner(config=c, user=SimpleUser(name, orm_user, db), _mock=True,
+                             namespace="wisehub")
+    spawner.user_options = {"profile": profile}
+    await spawner.apply_group_overrides()
+    await spawner.run_pre_spawn_hook()
+    starting = asyncio.ensure_future(spawner.start())
+    pod = await _wait_for(api, "pods", spawner.pod_name)
+    # The kubelet's part, through the API as a kubelet does: the pod runs, has an address.
+    async with aiohttp.ClientSession() as session:
+        done = await session.patch(
+            f"{str(server.url).rstrip('/')}/api/v1/namespaces/wisehub/pods/{spawner.pod_name}",
+            json={"status": {"phase": "Running", "podIP": ip, "containerStatuses": [
+                {"name": "notebook", "ready": True}]}})
+        assert done.status == 200
+    url = await asyncio.wait_for(starting, 60)
+    assert url == f"http://{ip}:8888"  # start() returned the address the "kubelet" gave
+    return pod, url
 
 
 RESOURCES = {"v1/pods": "Pod", "v1/events": "Event", "v1/persistentvolumeclaims":
@@ -123,10 +140,23 @@ async def _wait_for(api, plural: str, name: str) -> dict:
     raise AssertionError(f"no {plural}/{name} arrived at the stand-in API server")
 
 
-def test_spawn_against_stand_in_api_server(hub_config, tmp_path, monkeypatch):
+def _secret_refs(pod: dict) -> set[str]:
+    return {e["valueFrom"]["secretKeyRef"]["name"] for c in pod["spec"]["containers"]
+            for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+
+
+@pytest.fixture(scope="module")
+def spawned(hub_config, tmp_path_factory) -> dict:
+    """alice and pupil1 spawned, one after the other, against one stand-in API server."""
     c, _ = hub_config
-    got = asyncio.run(_spawn_against_kmock(c, make_hub_db(tmp_path), tmp_path, monkeypatch))
-    pod = got["pod"]
+    tmp = tmp_path_factory.mktemp("kmock")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return asyncio.run(_spawn_against_kmock(c, make_hub_db(tmp), tmp, monkeypatch))
+
+
+def test_spawn_against_stand_in_api_server(spawned):
+    got = spawned
+    pod, _ = got["spawned"]["alice"]
     container = pod["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/wisehub/singleuser:0.1.0"
     assert container["resources"]["limits"]["cpu"] in (4, 4.0, "4")  # the large profile
@@ -135,14 +165,27 @@ def test_spawn_against_stand_in_api_server(hub_config, tmp_path, monkeypatch):
     claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
               if "persistentVolumeClaim" in v}
     assert claims == {"claim-alice", "wisehub-group-lab"}
-    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]
-            if "secretKeyRef" in e.get("valueFrom", {})}
-    assert refs == {"wisehub-user-alice"}
-    assert set(got["persistentvolumeclaims"]) == {"claim-alice"}
-    secret = got["secrets"]["wisehub-user-alice"]
-    assert base64.b64decode(secret["data"]["AWS_ACCESS_KEY_ID"]).decode() == "AK-alice"
-    assert set(got["networkpolicies"]) == {"wisehub-dask-alice"}
-    assert got["url"] == "http://10.1.2.3:8888"
+    assert set(got["persistentvolumeclaims"]) == {"claim-alice", "claim-pupil1"}
+    assert set(got["networkpolicies"]) == {"wisehub-dask-alice", "wisehub-dask-pupil1"}
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_each_users_pod_reads_only_their_own_secret_with_their_own_role(spawned, kube_version):
+    got = spawned
+    assert set(got["secrets"]) == {f"wisehub-user-{name}" for name in SPAWNS}
+    for name in SPAWNS:
+        pod, _ = got["spawned"][name]
+        assert _secret_refs(pod) == {f"wisehub-user-{name}"}  # no one else's Secret
+        env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+        ref = env["WISEHUB_LINEAGE_DB_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"wisehub-user-{name}", "key": "WISEHUB_LINEAGE_DB_URL"}
+        secret = got["secrets"][f"wisehub-user-{name}"]
+        kubernetes_validate.validate(secret, kube_version, strict=True)
+        kubernetes_validate.validate(pod, kube_version, strict=True)
+        data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        assert make_url(data["WISEHUB_LINEAGE_DB_URL"]).username == name  # the user's role
+        assert data["AWS_ACCESS_KEY_ID"] == f"AK-{name}"
+        assert secret["metadata"]["labels"]["wisehub.org/owner"] == name
 
 
 pytestmark = pytest.mark.timeout(180)

@@ -114,7 +114,8 @@ def test_per_user_secret_reaches_only_that_users_pod(hub_config, tmp_path, monke
     policy = alice.api.created[("network_policy", "wisehub-dask-alice")]
     kubernetes_validate.validate(secret, KUBE_VERSIONS[-1], strict=True)
     kubernetes_validate.validate(policy, KUBE_VERSIONS[-1], strict=True)
-    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGUSER"} <= set(secret["data"])
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "WISEHUB_LINEAGE_DB_URL"} <= set(
+        secret["data"])
 
     def secret_refs(pod: dict) -> set[str]:
         env = pod["spec"]["containers"][0]["env"]
@@ -124,7 +125,8 @@ def test_per_user_secret_reaches_only_that_users_pod(hub_config, tmp_path, monke
     assert secret_refs(alice_pod) == {"wisehub-user-alice"}
     assert secret_refs(pupil_pod) == {"wisehub-user-pupil1"}
     env = {e["name"]: e for e in alice_pod["spec"]["containers"][0]["env"]}
-    assert "value" not in env["AWS_SECRET_ACCESS_KEY"]  # by reference, never in the pod spec
+    for key in ("AWS_SECRET_ACCESS_KEY", "WISEHUB_LINEAGE_DB_URL"):  # not the owner's URL
+        assert "value" not in env[key]  # by reference, never in the pod spec
     assert env["S3_ENDPOINT_URL"]["value"] == "https://s3.example.org"
     assert "sk" not in str(alice_pod)
 

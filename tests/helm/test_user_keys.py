@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from wisehub.config import Settings
-from wisehub.hub.kube import RGWUserKeys, user_secret
+from wisehub.hub.kube import StoreCredentials, user_secret
 from wisehub.hub.kube_settings import KubeSettings
 from wisehub.storage import StorageAccessDenied
 from wisehub.storage.policy import Membership
@@ -25,7 +25,7 @@ def test_user_keys_reach_only_the_users_own_prefixes(ceph):
         "endpoint_url": ceph.endpoint_url, "bucket": bucket,
         "access_key": ceph.admin.access_key, "secret_key": ceph.admin.secret_key})
     members = {"alice": Membership(groups=["lab"]), "bob": Membership(groups=["other"])}
-    source = RGWUserKeys(settings)
+    source = StoreCredentials(settings)
     alice = source("alice", members)
     assert source("alice", members).s3 == alice.s3  # idempotent: the same keys again
     assert alice.s3.access_key != ceph.admin.access_key

@@ -27,6 +27,7 @@ IMPORTS = [
     "jupyterlab", "jupyter_server_proxy", "dask_labextension", "distributed", "dask.array",
     "astropy", "hvplot.xarray", "xarray", "zarr", "intake", "s3fs", "psycopg",
     "kubespawner", "dask_kubernetes.operator", "jupyterhub_idle_culler", "nativeauthenticator",
+    "oauthenticator.generic",
 ]
 
 CONFIGURE = """
@@ -34,11 +35,14 @@ import jupyterhub
 from traitlets.config import Config
 from wisehub.config import load_settings
 from wisehub.hub import configure
+from wisehub.hub.oidc import EXAMPLE
 c = Config()
 configure(c, load_settings(mode="cluster", storage="s3", data_dir={data!r},
                            s3={{"endpoint_url": "https://s3.example.org"}},
-                           hub={{"spawner": "kubernetes", "authenticator": "native"}}))
+                           hub={{"spawner": "kubernetes", "authenticator": "oidc",
+                                "oidc": {{**EXAMPLE, "client_secret": "s"}}}}))
 assert c.KubeSpawner.automount_service_account_token is False
+assert c.JupyterHub.authenticator_class.__name__ == "GenericOAuthenticator"
 print(jupyterhub.__version__, c.JupyterHub.spawner_class)
 """
 

@@ -47,7 +47,8 @@ def configure(c: Any, settings: Settings) -> None:
     if settings.mode == "local":
         _network(c, hub, hub_state_dir(settings))
     _authenticator(c, hub, directory, hub_state_dir(settings))
-    _users_and_groups(c, directory)
+    # With OIDC the identity provider owns membership (JupyterHub refuses load_groups then).
+    _users_and_groups(c, directory, load_groups=hub.authenticator != "oidc")
     _spawner(c, settings)
     _services(c, settings)
     publish = publish_service(settings)
@@ -128,13 +129,17 @@ def _authenticator(c: Any, hub: HubSettings, directory: Directory, state: Path) 
         c.NativeAuthenticator.allow_all = True
         c.NativeAuthenticator.pending_admins_file = str(state / PENDING_ADMINS)
         c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
+    elif hub.authenticator == "oidc":
+        from wisehub.hub.oidc import configure_oidc
+
+        configure_oidc(c, hub.oidc, admins=sorted(directory.admins))
 
 
-def _users_and_groups(c: Any, directory: Directory) -> None:
+def _users_and_groups(c: Any, directory: Directory, load_groups: bool) -> None:
     c.JupyterHub.load_groups = {
         name: {"users": sorted(group.members), "properties": {"description": group.description}}
         for name, group in directory.groups.items()
-    }
+    } if load_groups else {}
     c.JupyterHub.load_roles = [
         # Users may share their own servers (with a user, or with one of their groups).
         {"name": "user", "scopes": ["self", "shares!user", "read:users:name",

@@ -6,8 +6,8 @@ Kubernetes client:
 
 * profiles offered by hub group (403 when none is left), as KubeSpawner ``profile_list``;
 * group workspaces mounted by membership, as ``Spawner.group_overrides``;
-* a per-user Secret with the user's own RGW keys and PostgreSQL role, read only by that user's
-  pod (its environment refers to the Secret by name);
+* a per-user Secret with the user's own RGW keys and lineage URL (their own PostgreSQL role),
+  read only by that user's pod (its environment refers to the Secret by name);
 * a per-user NetworkPolicy that opens the user's Dask pods to that user's pods alone.
 
 >>> from wisehub.hub.kube_settings import KubeSettings
@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import make_url
 from tornado import web
 
 from wisehub.config import Settings
@@ -129,25 +130,29 @@ def _workspace_mount(kube: KubeSettings, group: str) -> dict[str, str]:
     return mount
 
 
+LINEAGE_URL_ENV = "WISEHUB_LINEAGE_DB_URL"
+"""The lineage store's URL in a user pod: logging in as the user's own PostgreSQL role."""
+
+
 @dataclass(frozen=True)
 class UserCredentials:
     """What one user's pod may use to reach the stores as that user (and no one else)."""
 
     s3: S3Credentials | None = None
-    pg_role: str | None = None
-    """The user's PostgreSQL role (row-level security); its password comes with issue 13."""
-    pg_password: str | None = None
+    lineage_url: str | None = None
+    """The lineage database URL logging in as the user's role (password included)."""
 
     def __repr__(self) -> str:
-        return f"UserCredentials(s3={self.s3!r}, pg_role={self.pg_role!r}, pg_password='***')"
+        role = make_url(self.lineage_url).username if self.lineage_url else None
+        return f"UserCredentials(s3={self.s3!r}, lineage_role={role!r})"
 
     def env(self) -> dict[str, str]:
         """The variables these credentials become in the pod (what the catalogue templates).
 
-        >>> sorted(UserCredentials(pg_role="wh_ada").env())
-        ['PGUSER']
+        >>> sorted(UserCredentials(lineage_url="postgresql+psycopg://ada:pw@db/lineage").env())
+        ['WISEHUB_LINEAGE_DB_URL']
         """
-        values: dict[str, str | None] = {"PGUSER": self.pg_role, "PGPASSWORD": self.pg_password}
+        values: dict[str, str | None] = {LINEAGE_URL_ENV: self.lineage_url}
         if self.s3 is not None:
             for access, secret in (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
                                    ("WISEHUB_S3__ACCESS_KEY", "WISEHUB_S3__SECRET_KEY")):
@@ -182,9 +187,10 @@ def secret_environment(secret: dict) -> dict[str, dict]:
 
     The values never enter the hub's config or the pod spec; the kubelet resolves them.
 
-    >>> s = user_secret("ada", UserCredentials(pg_role="wh_ada"), KubeSettings())
-    >>> secret_environment(s)["PGUSER"]["valueFrom"]["secretKeyRef"]
-    {'name': 'wisehub-user-ada', 'key': 'PGUSER'}
+    >>> creds = UserCredentials(lineage_url="postgresql+psycopg://ada:pw@db/lineage")
+    >>> env = secret_environment(user_secret("ada", creds, KubeSettings()))
+    >>> env["WISEHUB_LINEAGE_DB_URL"]["valueFrom"]["secretKeyRef"]
+    {'name': 'wisehub-user-ada', 'key': 'WISEHUB_LINEAGE_DB_URL'}
     """
     name = secret["metadata"]["name"]
     return {key: {"name": key, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
@@ -230,7 +236,7 @@ class UserResources:
     ``networkpolicies`` rights (the chart's ``wisehub-hub`` Role).
 
     >>> c.KubeSpawner.pre_spawn_hook = UserResources(  # doctest: +SKIP
-    ...     KubeSettings(), RGWUserKeys(settings), pod_environment(settings))
+    ...     KubeSettings(), StoreCredentials(settings), pod_environment(settings))
     """
 
     kube: KubeSettings
@@ -294,19 +300,32 @@ def memberships(users: Iterable[Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class RGWUserKeys:
-    """A :data:`CredentialSource`: the user's own RGW user and keys, made if missing.
+class StoreCredentials:
+    """A :data:`CredentialSource`: the user's own RGW key and PostgreSQL role, made if missing.
 
-    Through :func:`wisehub.storage.provision.provision` with the platform's RGW user, so the
-    bucket policy is brought up to date with every hub user's groups at the same time.
+    * S3 (``settings.storage == "s3"``): the user's RGW user and key, through
+      :func:`wisehub.storage.provision.provision` with the platform's RGW user, so the bucket
+      policy is brought up to date with every hub user's groups at the same time;
+    * PostgreSQL lineage: the user's login role with their current groups and projects, and a
+      new password, through :func:`wisehub.lineage.roles.provision_user` as the role owning
+      the lineage tables (the hub pod's ``PGUSER``/``PGPASSWORD``).
 
-    >>> RGWUserKeys(settings)("ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
-    UserCredentials(s3=S3Credentials(access_key='…', secret_key='***'), pg_role=None, …)
+    >>> StoreCredentials(settings)("ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
+    UserCredentials(s3=S3Credentials(access_key='…', secret_key='***'), lineage_role='ada')
     """
 
     settings: Settings
 
     def __call__(self, username: str, members: dict[str, Any]) -> UserCredentials:
+        own = members.get(username) or _no_groups()
+        return UserCredentials(
+            s3=self._rgw_key(username, {**members, username: own})
+            if self.settings.storage == "s3" else None,
+            lineage_url=self._database_role(username, own)
+            if make_url(str(self.settings.lineage_db_url)).get_backend_name() == "postgresql"
+            else None)
+
+    def _rgw_key(self, username: str, members: dict[str, Any]) -> S3Credentials:
         from wisehub.storage.credentials import resolve_credentials
         from wisehub.storage.provision import provision
         from wisehub.storage.rgw_admin import RGWAdmin
@@ -316,24 +335,19 @@ class RGWUserKeys:
         platform = resolve_credentials(s3)
         admin = RGWAdmin(str(s3.endpoint_url), platform, s3.region)
         storage = open_s3(str(s3.endpoint_url), platform, s3.bucket, s3.region)
-        keys = provision(admin, storage, {**members, username: members.get(username)
-                                          or _no_groups()})
-        return UserCredentials(s3=keys[username])
+        return provision(admin, storage, members)[username]
+
+    def _database_role(self, username: str, own: Any) -> str:
+        from wisehub.lineage.roles import provision_user
+
+        return provision_user(str(self.settings.lineage_db_url), username,
+                              groups=own.groups, projects=own.projects)
 
 
 def _no_groups() -> Any:
     from wisehub.storage.policy import Membership
 
     return Membership()
-
-
-def no_credentials(username: str, members: dict[str, Any]) -> UserCredentials:
-    """A :data:`CredentialSource` for platforms without S3: an empty Secret.
-
-    >>> no_credentials("ada", {}).env()
-    {}
-    """
-    return UserCredentials()
 
 
 def configure_kubespawner(c: Any, settings: Settings) -> None:
@@ -344,6 +358,8 @@ def configure_kubespawner(c: Any, settings: Settings) -> None:
     >>> configure_kubespawner(c, Settings(mode="cluster", hub={"spawner": "kubernetes"}))
     >>> c.KubeSpawner.automount_service_account_token
     False
+    >>> type(c.KubeSpawner.pre_spawn_hook.credentials).__name__  # RGW key and database role
+    'StoreCredentials'
     """
     hub, kube = settings.hub, settings.hub.kubernetes
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
@@ -375,8 +391,8 @@ def configure_kubespawner(c: Any, settings: Settings) -> None:
         mounts["catalogs"] = {"name": "catalogs", "readOnly": True,
                               "mountPath": str(settings.catalog_path.parent)}
     spawner.volumes, spawner.volume_mounts = volumes, mounts
-    credentials = RGWUserKeys(settings) if settings.storage == "s3" else no_credentials
-    spawner.pre_spawn_hook = UserResources(kube, credentials, pod_environment(settings))
+    spawner.pre_spawn_hook = UserResources(kube, StoreCredentials(settings),
+                                           pod_environment(settings))
 
 
 def pod_environment(settings: Settings) -> dict[str, str]:

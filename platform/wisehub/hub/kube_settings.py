@@ -12,9 +12,40 @@ an operator can match an existing cluster (the Helm chart fills them from its va
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+DNS_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+"""A Kubernetes object name (DNS-1123 subdomain)."""
+
+
+def object_name(default: str | None, description: str) -> Any:
+    """A setting naming a Kubernetes object: refused at hub start unless a valid name.
+
+    >>> from pydantic import create_model
+    >>> M = create_model("M", claim=(str, object_name("groups", "a claim")))
+    >>> M(claim="Not A Name")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for M...
+    """
+    return Field(default, pattern=DNS_NAME, description=description)
+
+
+def name_template(default: str, placeholder: str, description: str) -> Any:
+    """A setting naming one object per user or group: ``{placeholder}`` must be in it, and
+    the rest must be valid in a Kubernetes name (the value filled in is a safe slug).
+
+    >>> from pydantic import create_model
+    >>> M = create_model("M", secret=(str, name_template("u-{username}", "username", "a")))
+    >>> M(secret="u-{group}")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for M...
+    """
+    return Field(default, pattern=rf"^[-a-z0-9.]*\{{{placeholder}\}}[-a-z0-9.]*$",
+                 description=description)
 
 
 class KubeSettings(BaseModel):
@@ -32,24 +63,26 @@ class KubeSettings(BaseModel):
     workspace_layout: Literal["perGroup", "subPath"] = Field(
         "perGroup", description="perGroup: a claim per group; subPath: one claim, a subPath "
         "per group (the chart's storage.workspaces.layout)")
-    workspace_claim_template: str = Field(
-        "wisehub-group-{group}", description="the claim of a group's workspace (perGroup)")
-    workspaces_claim: str = Field(
-        "wisehub-groups", description="the one claim holding every workspace (subPath)")
-    user_secret_template: str = Field(
-        "wisehub-user-{username}", description="the per-user Secret with the user's own "
+    # Objects made per user or per group
+    user_secret_template: str = name_template(
+        "wisehub-user-{username}", "username", "the per-user Secret with the user's own "
         "store credentials; only that user's pod reads it")
+    home_claim_template: str = name_template(
+        "claim-{username}", "username", "the claim of a user's home (KubeSpawner makes it)")
+    workspace_claim_template: str = name_template(
+        "wisehub-group-{group}", "group", "the claim of a group's workspace (perGroup)")
+    # Objects the chart makes once
+    workspaces_claim: str = object_name(
+        "wisehub-groups", "the one claim holding every workspace (subPath)")
+    home_storage_class: str = object_name(
+        "wisehub-home", "StorageClass of homes (the chart's storage.home)")
+    catalog_configmap: str | None = object_name(
+        "wisehub-catalogs", "ConfigMap with the catalogues, mounted read-only in user pods at "
+        "the catalogue's directory (None: the image's own)")
     owner_label: str = Field(
         "wisehub.org/owner", description="label naming the user who owns a pod (user servers "
         "and their Dask pods); NetworkPolicies select by it")
-    home_claim_template: str = Field(
-        "claim-{username}", description="the claim of a user's home (KubeSpawner makes it)")
-    home_storage_class: str = Field(
-        "wisehub-home", description="StorageClass of homes (the chart's storage.home)")
     home_size: str = Field("10Gi", pattern=r"^[0-9]+[KMGTPE]i$", description="size of a home")
-    catalog_configmap: str | None = Field(
-        "wisehub-catalogs", description="ConfigMap with the catalogues, mounted read-only in "
-        "user pods at the catalogue's directory (None: the image's own)")
     uid: int = Field(1000, ge=1, description="user pods run as this uid (never root)")
     fs_gid: int = Field(100, ge=1, description="group owning mounted volumes in user pods")
 
