@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 
 from wisehub.storage.errors import StorageError
+from wisehub.storage.zarrkeys import is_metadata, metadata_last
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -286,6 +287,48 @@ class Storage:
             raise StorageError(f"no data at {self._url_of(self._path(key_or_url))}")
         return _digest(manifest), sum(m[1] for m in manifest)
 
+    def key_of(self, uri: str) -> str | None:
+        """The key of ``uri`` below this storage's root, or None if it lies elsewhere.
+
+        >>> s = Storage.local("/srv/wh/products")
+        >>> s.key_of("/srv/wh/products/private/ada/x.zarr"), s.key_of("/data/raw.zarr")
+        ('private/ada/x.zarr', None)
+        """
+        path = self._path(uri)
+        return path[len(self.root) + 1:] if path.startswith(self.root + "/") else None
+
+    def copy(self, source: str, key: str) -> StoredObject:
+        """Copy the data at ``source`` (a key or URL) to the new key ``key``, staged.
+
+        The copy is committed like any write and checked against the source's manifest; on
+        any failure nothing is left at ``key`` and the source is untouched.
+
+        >>> s = Storage.local("wh-doc/products")
+        >>> with s.staged("private/ada/c.txt") as w:
+        ...     s.fs.pipe_file(w.url, b"hi")
+        >>> s.copy("private/ada/c.txt", "world/c.txt").checksum == w.result.checksum
+        True
+        >>> s.delete("private/ada/c.txt"); s.delete("world/c.txt")
+        """
+        path = self._path(source)
+        with self._errors(f"reading {self._url_of(path)}"):
+            wanted = self._manifest(path)
+        if not wanted:
+            raise StorageError(f"no data at {self._url_of(path)} to copy")
+        with self.staged(key) as write:
+            destination = self._path(write.url)
+            chunks = [name for name, _, _ in wanted if not is_metadata(name)]
+            # Metadata last, the root's at the end: until then the copy opens as nothing.
+            for batch in [chunks, *metadata_last(n for n, _, _ in wanted if is_metadata(n))]:
+                for name in batch:
+                    self.fs.copy(join_key(path, name), join_key(destination, name))
+        stored = write.result
+        if stored is None or stored.checksum != _digest(wanted):
+            self._remove_quietly(self._path(key))
+            raise StorageError(f"copying {self._url_of(path)} to {self.url(key)} gave "
+                               "different data; the copy was removed, the source is kept")
+        return stored
+
     def delete(self, key_or_url: str) -> None:
         """Remove data (metadata elsewhere is kept)."""
         path = self._path(key_or_url)
@@ -433,6 +476,15 @@ def _modified(info: dict[str, Any]) -> float:
 
 def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def join_key(base: str, name: str) -> str:
+    """``base/name``, or ``base`` for the empty name (a single object's manifest line).
+
+    >>> join_key("a/b.zarr", "zarr.json"), join_key("a/b.bin", "")
+    ('a/b.zarr/zarr.json', 'a/b.bin')
+    """
+    return f"{base}/{name}" if name else base
 
 
 def _digest(manifest: list[ManifestLine]) -> str:
