@@ -426,11 +426,13 @@ class LineageStore:
 
     def bulk_register(self, type_name: str,
                       items: Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any]]], *,
-                      data_uri: str | None = None, batch: int = 20000) -> int:
+                      data_uri: str | None = None, checksums: Mapping[str, str] | None = None,
+                      batch: int = 20000) -> int:
         """Insert many products made by nothing (raw data) fast; return how many.
 
         Each item is ``(name, attrs, meta)``; ``data_uri`` is shared (e.g. one Zarr store
-        holding every frame). Each batch is one transaction.
+        holding every frame). ``checksums`` maps an item's name to its own checksum (a raw
+        frame's is its FITS file's, ``sha256:<hex>``). Each batch is one transaction.
         """
         scope = self.context.write_scope()
         now = utcnow()
@@ -444,7 +446,7 @@ class LineageStore:
             pids = [str(uuid.uuid4()) for _ in batch_items]
             rows = [{"pid": pid, "type": type_name, "name": name, "created_at": now,
                      "meta": dict(meta), "quality_flags": 0, "is_valid": 1,
-                     "data_uri": data_uri, **scope}
+                     "data_uri": data_uri, "checksum": (checksums or {}).get(name), **scope}
                     for pid, (name, _, meta) in zip(pids, batch_items, strict=True)]
             with self.engine.begin() as conn:
                 _insert_many(conn, Product.__table__, rows)

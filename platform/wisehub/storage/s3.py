@@ -121,6 +121,21 @@ class S3Storage(Storage):
                                "metadata; nothing was registered, please retry")
         return manifest
 
+    def swap(self, new_key: str, key: str) -> None:
+        """Replace the data at ``key`` by the complete data at ``new_key`` (no rename on S3).
+
+        The old data is removed only now that the new is complete, then the new copied in
+        (metadata last, verified) and its staged copy removed. Should the copy fail, the new
+        data is still complete at ``new_key``, and the error says so.
+        """
+        self.delete(key)
+        try:
+            self.copy(new_key, key)
+        except StorageError as err:
+            raise StorageError(f"{err}; the new data is complete at {self.url(new_key)}") \
+                from err
+        self.delete(new_key)
+
     def _remove_uncommitted(self, staging_dir: str) -> None:
         key = lease_key(self.fs, staging_dir)
         if key is None:

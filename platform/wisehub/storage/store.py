@@ -329,6 +329,33 @@ class Storage:
                                "different data; the copy was removed, the source is kept")
         return stored
 
+    def swap(self, new_key: str, key: str) -> None:
+        """Put the complete data at ``new_key`` in place of the data at ``key``.
+
+        The old data goes only once the new data is in place: on a local disk the old is
+        renamed aside, the new renamed in (the old renamed back if that fails), then the old
+        removed. Object storage cannot rename; see :meth:`S3Storage.swap`.
+
+        >>> s = Storage.local("wh-doc/products")
+        >>> for key, text in (("world/v.txt", b"old"), ("world/v.txt.new", b"new")):
+        ...     with s.staged(key) as w:
+        ...         s.fs.pipe_file(w.url, text)
+        >>> s.swap("world/v.txt.new", "world/v.txt")
+        >>> s.fs.cat(s.url("world/v.txt")), s.exists("world/v.txt.new")
+        (b'new', False)
+        >>> s.delete("world/v.txt")
+        """
+        new, final = self._path(check_key(new_key)), self._path(check_key(key))
+        aside = f"{final}.replaced-{uuid.uuid4().hex[:8]}"
+        with self._errors(f"replacing {self._url_of(final)}"):
+            self.fs.mv(final, aside, recursive=True)
+            try:
+                self.fs.mv(new, final, recursive=True)
+            except BaseException:
+                self.fs.mv(aside, final, recursive=True)
+                raise
+        self._remove_quietly(aside)
+
     def delete(self, key_or_url: str) -> None:
         """Remove data (metadata elsewhere is kept)."""
         path = self._path(key_or_url)
