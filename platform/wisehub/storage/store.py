@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
+from wisehub.storage.chunkcount import incomplete_arrays
 from wisehub.storage.errors import StorageError
 from wisehub.storage.zarrkeys import is_metadata, metadata_last
 
@@ -65,6 +66,7 @@ class StagedWrite:
     storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
     metadata_url: str | None = None  # object storage: Zarr metadata waits here for the commit
+    dense: bool = False  # a Zarr with every chunk written: the commit counts them
 
     def to_zarr(self, ds: xr.Dataset, **kwargs: Any) -> Any:
         """Write ``ds`` here as Zarr with consolidated metadata; ``kwargs`` go to
@@ -81,6 +83,7 @@ class StagedWrite:
         >>> Storage.local("wh-doc/products").delete("world/z.zarr")
         """
         options = {"mode": "w-", "consolidated": True, "write_empty_chunks": True, **kwargs}
+        self.dense = bool(options["write_empty_chunks"])
         if self.metadata_url is None:
             return ds.to_zarr(self.url, storage_options=self.storage_options or None, **options)
         from wisehub.storage.commitstore import open_aside
@@ -208,6 +211,8 @@ class Storage:
             with self._errors(f"committing {target}", nothing):
                 committing = True
                 manifest = self._commit(write, final, target)
+                if write.dense:
+                    self._check_chunks(final, manifest, target)
         except BaseException:
             lease.stop()
             if committing or self.writes_in_place:
@@ -265,6 +270,15 @@ class Storage:
         self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         self.fs.mv(staging, final, recursive=True)  # a rename: atomic on a local disk
         return manifest
+
+    def _check_chunks(self, final: str, manifest: list[ManifestLine], target: str) -> None:
+        """Refuse a committed Zarr missing chunks its metadata promises (a partial write)."""
+        problems = incomplete_arrays((name for name, _, _ in manifest),
+                                     lambda name: json.loads(self.fs.cat_file(
+                                         join_key(final, name))))
+        if problems:
+            raise StorageError(f"{target} is incomplete ({'; '.join(problems)}): a write "
+                               "was cut short; nothing was registered, please retry")
 
     def _md5(self, path: str, info: dict[str, Any]) -> str:
         return hashlib.md5(self.fs.cat_file(path), usedforsecurity=False).hexdigest()
