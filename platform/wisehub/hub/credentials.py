@@ -16,8 +16,7 @@ through the settings, so users do nothing.
 With SQLite lineage and local storage there is nothing to provision (single-user trust):
 
 >>> import tempfile
->>> from wisehub import names
-from wisehub.config import Settings
+>>> from wisehub.config import Settings
 >>> user_credentials(Settings(data_dir=tempfile.mkdtemp()), "ada", {"ada": Membership()})
 {}
 """

@@ -42,7 +42,12 @@ from typing import Any
 from wisehub import names
 from wisehub.config import Settings
 from wisehub.hub import homeprep
-from wisehub.hub.credentials import hub_members, user_credentials
+from wisehub.hub.credentials import (
+    hub_members,
+    user_credentials,
+    uses_database_roles,
+    uses_rgw_keys,
+)
 from wisehub.hub.ports import Ports
 from wisehub.hub.state import write_private
 from wisehub.storage.policy import Membership
@@ -99,7 +104,8 @@ class PreSpawn:
             log.warning("preparing %s's home: %s", name, warning)
         if done.first is not None:
             spawner.default_url = f"/lab/tree/{done.first}"
-        if self.settings is not None:
+        if self.settings is not None and (uses_database_roles(self.settings)
+                                          or uses_rgw_keys(self.settings)):
             members = hub_members(spawner.user.db)
             members[name] = Membership(groups=tuple(groups))  # as this spawn sees them
             # A new dict: the configured one is shared by every spawner.
