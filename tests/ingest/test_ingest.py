@@ -122,3 +122,41 @@ def test_existing_store_is_not_overwritten(fits_files: list[Path], tmp_path: Pat
     with pytest.raises(IngestError, match="already exists"):
         ingest_fits(fits_files[2:4], store)
     assert ingest_fits(fits_files[2:5], store, overwrite=True).sizes["frame"] == 3
+
+
+def test_failed_overwrite_keeps_the_old_store(fits_files: list[Path], tmp_path: Path) -> None:
+    """Before, --overwrite deleted the old store first, so a failed ingest lost it."""
+    from wisehub.ingest import write_ingested
+    from wisehub.storage.zarrio import open_zarr
+
+    store = str(tmp_path / "raw.zarr")
+    ingest_fits(fits_files[:3], store)
+    before = open_zarr(store)["data"].values.copy()
+    copies = []
+    for path in fits_files[3:9]:
+        copies.append(tmp_path / path.name)
+        copies[-1].write_bytes(path.read_bytes())
+    ds = open_fits_stack(copies, chunks=(2, 48, 64))
+    copies[-1].write_bytes(b"")  # the file vanishes before its pixels are read
+    with pytest.raises(IngestError, match="cannot read pixels"):
+        write_ingested(ds, store, overwrite=True)
+    np.testing.assert_array_equal(open_zarr(store)["data"].values, before)
+    assert sorted(p.name for p in tmp_path.iterdir() if ".zarr" in p.name) == ["raw.zarr"]
+
+
+def test_raw_frames_carry_their_fits_files_checksums(fits_files: list[Path],
+                                                    tmp_path: Path) -> None:
+    import hashlib
+
+    from wisehub.lineage import Context, LineageStore
+    from wisehub.pipelines.ccd import register_raw
+
+    store = str(tmp_path / "raw.zarr")
+    ingest_fits(fits_files[:4], store)
+    lineage = LineageStore(f"sqlite:///{tmp_path / 'l.sqlite'}", Context("ada"))
+    assert register_raw(lineage, store) == 4
+    expected = {fits.getheader(p)["FRAMEID"]: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in fits_files[:4]}
+    frames = lineage.select("RawFrame", ())
+    assert {f.name: f.checksum for f in frames} == {
+        name: f"sha256:{digest}" for name, digest in expected.items()}

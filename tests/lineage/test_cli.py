@@ -42,9 +42,9 @@ def test_show_tree_prov_inspect_invalidate(store, tmp_path):
 
 def test_db_upgrade(db_url):
     first = runner.invoke(app, ["db", "upgrade", "--url", db_url])
-    assert first.exit_code == 0 and "empty → 0004" in first.output
+    assert first.exit_code == 0 and "empty → 0005" in first.output
     again = runner.invoke(app, ["db", "upgrade", "--url", db_url])
-    assert "already at 0004" in again.output
+    assert "already at 0005" in again.output
 
 
 def test_register_raw_and_default_store_from_settings(sample_set, tmp_path, monkeypatch):

@@ -165,3 +165,40 @@ def test_a_role_is_entered_only_with_its_own_password(world):
         psycopg.connect(_libpq(stale)).close()
     psycopg.connect(_libpq(fresh)).close()
     close_engine(fresh)
+
+
+def test_publishing_records_are_read_and_written_under_the_product_rules(world):
+    """Before migration 0005 user roles had no grant on records (publishing as a user failed)
+    and nothing tied a record to the product or owner it names."""
+    from wisehub.publish.records import Records, UnknownRecordError, promote
+
+    admin, _, bob_url, ada, sci = world
+    project = promote(ada, sci.pid, "project", collection="survey")  # as Ada's own role
+    note = ada.register("Note", name="open")
+    public = promote(ada, note.pid, "world", collection="whcam")
+    assert project.owner == public.owner == "ada"
+    bob = LineageStore(bob_url, Context("bob"))
+    assert Records.of(bob).get(public.pid).pid == public.pid
+    with pytest.raises(UnknownRecordError):
+        Records.of(bob).get(project.pid)
+    row = ("'{}', now(), now()")
+    with psycopg.connect(_libpq(bob_url), autocommit=True) as conn:
+        assert conn.execute("SELECT pid FROM records").fetchall() == [(public.pid,)]
+        for statement in ("UPDATE records SET owner = 'bob'", "UPDATE records SET privilege = 1",
+                          "DELETE FROM records"):
+            assert conn.execute(statement).rowcount == 0, statement
+        for owner, kind, source, pid in (
+                ("ada", "dataset", "cat#x", "forged-1"),       # a record "by Ada"
+                ("bob", "product", sci.pid, sci.pid),          # Ada's product, as his
+                ("bob", "product", note.pid, "forged-2")):     # another id for her product
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("INSERT INTO records (pid, kind, source, owner, privilege, "
+                             f"datacite, created_at, updated_at) VALUES (%s, %s, %s, %s, 4, "
+                             f"{row})", (pid, kind, source, owner))
+        conn.execute("INSERT INTO records (pid, kind, source, owner, privilege, datacite, "
+                     f"created_at, updated_at) VALUES ('bobs', 'dataset', 'cat#b', 'bob', 4, "
+                     f"{row})")
+    with psycopg.connect(_libpq(admin)) as conn:
+        kept = conn.execute("SELECT pid, owner, privilege FROM records ORDER BY pid").fetchall()
+    assert kept == sorted([(project.pid, "ada", 3), (public.pid, "ada", 4), ("bobs", "bob", 4)])
+    close_engine(bob_url)

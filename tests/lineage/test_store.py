@@ -131,7 +131,7 @@ def test_older_schema_is_migrated_step_by_step(db_url):
                           "'2024-01-01 00:00:00', '{}', 0, 1)"))
     with pytest.raises(SchemaError, match="run `wisehub db upgrade`"):
         LineageStore(db_url, Context("ada"), engine=engine, auto_upgrade=False)
-    assert upgrade(engine) == head_revision() == "0004"
+    assert upgrade(engine) == head_revision() == "0005"
     store = LineageStore(db_url, Context("ada"), engine=engine, auto_upgrade=False)
     assert store.product("p1").name == "kept"
     engine.dispose()

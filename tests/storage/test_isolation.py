@@ -113,3 +113,33 @@ def test_admin_api_errors_name_the_endpoint(ceph: CephCluster, rgw_admin: RGWAdm
     with pytest.raises(RGWAdminError, match=ceph.endpoint_url) as err:
         RGWAdmin(ceph.endpoint_url, user_keys).ensure_user("x")
     assert user_keys.secret_key not in str(err.value)
+
+
+def test_promotion_to_a_group_moves_the_data_where_members_keys_read_it(
+        stores: dict[str, S3Storage], tmp_path) -> None:
+    """Before, promotion left the data in private/ann/: cat, now a reader, was denied."""
+    import numpy as np
+    import xarray as xr
+    from wisehub.lineage import Context, LineageStore
+    from wisehub.storage.zarrio import open_zarr, product_key, write_staged
+
+    ann_store = stores["ann"]
+    ann = LineageStore(f"sqlite:///{tmp_path / 'l.sqlite'}", Context("ann", ("lab",)),
+                       storage=ann_store)
+    data = xr.Dataset({"data": ("x", np.arange(5.0))})
+    stored = write_staged(ann_store, product_key("private/ann", "sum", "Note"), data)
+    note = ann.register("Note", name="sum", data=stored)
+    with pytest.raises(PermissionError):
+        stores["cat"].fs.cat(f"{note.data_uri}/zarr.json")
+    promoted = ann.promote(note.pid, "group", group="lab")
+    assert promoted.data_uri.startswith(f"s3://{ann_store.root}/groups/lab/")
+    opened = open_zarr(promoted.data_uri, stores["cat"].storage_options)
+    assert float(opened["data"].sum()) == 10.0
+    with pytest.raises(PermissionError):
+        stores["ben"].fs.cat(f"{promoted.data_uri}/zarr.json")
+    assert not stores["platform"].exists(note.data_uri)
+    # world/ is written by the platform only: ann's promotion fails and changes nothing
+    with pytest.raises(StorageAccessDenied):
+        ann.promote(note.pid, "world")
+    assert ann.product(note.pid).data_uri == promoted.data_uri
+    assert stores["cat"].checksum(promoted.data_uri)[0] == note.checksum

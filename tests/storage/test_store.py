@@ -226,3 +226,19 @@ def test_s3_a_committed_product_whose_writer_died_before_dropping_its_lease_is_k
     assert len(bucket_store.cleanup_staging(older_than_s=-1, prefixes=["world"])) == 1
     assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
     assert not bucket_store.fs.find(bucket_store._path("world/.staging"))
+
+
+@pytest.mark.parametrize("where", ["local", pytest.param("s3", marks=pytest.mark.ceph)])
+def test_a_commit_missing_chunks_is_refused_and_registers_nothing(
+        where: str, request: pytest.FixtureRequest) -> None:
+    """Before, a commit verified only the metadata: a chunk removed under a running write (a
+    cleanup, a writer cut off) gave a product that Zarr reads as fill values."""
+    store = request.getfixturevalue("store" if where == "local" else "bucket_store")
+    key = "private/ada/cut.zarr"
+    with pytest.raises(StorageError, match=r"incomplete \(data: 2 of 3 chunks\)"), \
+            store.staged(key) as write:
+        write.to_zarr(frames().astype("float32"))
+        chunk = next(p for p in store.fs.find(store._path(write.url)) if "/data/c/" in p)
+        store.fs.rm(chunk)
+    assert write.result is None
+    assert not store.exists(key)

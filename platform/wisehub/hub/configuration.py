@@ -25,6 +25,7 @@ from wisehub import names
 from wisehub.compute.settings import CONFIG_ENV, SERVICE, STATE_ENV, URL_ENV
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import groupguard, profiles, provision, sharesync
+from wisehub.hub.credentials import LINEAGE_URL_ENV, uses_database_roles
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
@@ -179,6 +180,7 @@ def _spawner(c: Any, settings: Settings) -> None:
         notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
         accounts=hub_state_dir(settings) / provision.ACCOUNTS,
+        settings=settings,
     )
     if hub.spawner == "system-users":
         if os.geteuid() != 0:
@@ -255,6 +257,10 @@ def _compute_service(c: Any, settings: Settings, state: Path) -> str:
 
 def _environment(c: Any, settings: Settings, compute_url: str) -> None:
     env: dict[str, Any] = dict(settings.environment())
+    if uses_database_roles(settings):
+        # The hub's URL logs in as the owner of the lineage tables, which row security does
+        # not restrict: each server gets its own role's URL at spawn (wisehub.hub.credentials).
+        del env[LINEAGE_URL_ENV]
     env[URL_ENV] = compute_url
     env["WISEHUB_GROUPS"] = lambda spawner: ",".join(sorted(g.name for g in spawner.user.groups))
     # Dask fills {port}; the prefix makes the dashboard reachable through jupyter-server-proxy.

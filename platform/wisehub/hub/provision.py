@@ -12,6 +12,9 @@
   docs/local-hub.md, "Trust").
 * **Tutorials**: the first time a home is seen, ``notebooks/tutorials`` (and ``examples``) are
   copied into it, and the server opens the first tutorial.
+* **Credentials**: with ``settings`` given, the user's own database role and RGW key
+  (:func:`wisehub.hub.credentials.user_credentials`) go into this server's environment only,
+  and the role's groups and the bucket policy follow the hub's groups at every spawn.
 
 Nothing runs as root inside a home: the workspace links and tutorials are made by
 :mod:`wisehub.hub.homeprep` running as the home's owner. Root only creates the account, its
@@ -37,9 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from wisehub import names
+from wisehub.config import Settings
 from wisehub.hub import homeprep
+from wisehub.hub.credentials import (
+    hub_members,
+    user_credentials,
+    uses_database_roles,
+    uses_rgw_keys,
+)
 from wisehub.hub.ports import Ports
 from wisehub.hub.state import write_private
+from wisehub.storage.policy import Membership
 
 log = logging.getLogger("wisehub.provision")
 ACCOUNTS = "system-users.json"
@@ -60,6 +71,7 @@ class PreSpawn:
     """A ``Spawner.pre_spawn_hook`` for the local spawners (one OS user, or system users).
 
     ``accounts`` is the record of OS accounts the hub created (system-user mode only).
+    ``settings`` (the hub's) turns on per-user credentials for PostgreSQL and S3.
     """
 
     homes: Path
@@ -68,6 +80,7 @@ class PreSpawn:
     system_users: bool = False
     accounts: Path | None = None
     ports: Ports = field(default_factory=Ports)
+    settings: Settings | None = None
 
     def __call__(self, spawner: Any) -> None:
         spawner.port = self.ports.take()  # no two concurrent spawns get the same port
@@ -91,6 +104,13 @@ class PreSpawn:
             log.warning("preparing %s's home: %s", name, warning)
         if done.first is not None:
             spawner.default_url = f"/lab/tree/{done.first}"
+        if self.settings is not None and (uses_database_roles(self.settings)
+                                          or uses_rgw_keys(self.settings)):
+            members = hub_members(spawner.user.db)
+            members[name] = Membership(groups=tuple(groups))  # as this spawn sees them
+            # A new dict: the configured one is shared by every spawner.
+            spawner.environment = {**spawner.environment,
+                                   **user_credentials(self.settings, name, members)}
 
 
 def valid_groups(groups: Iterable[str]) -> list[str]:

@@ -16,6 +16,7 @@ next step (``wisehub ingest``).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,8 @@ from wisehub.ingest.cube import read_cube_fits
 from wisehub.ingest.headers import IngestError, read_frame_header
 from wisehub.ingest.stack import open_fits_stack, reduction_chunks
 from wisehub.storage import StorageError
-from wisehub.storage.zarrio import StoreExistsError, open_zarr, write_zarr
+from wisehub.storage.s3 import storage_at
+from wisehub.storage.zarrio import StoreExistsError, open_zarr, write_staged, write_zarr
 
 
 def ingest_fits(
@@ -39,14 +41,42 @@ def ingest_fits(
 ) -> xr.Dataset:
     """Ingest FITS frames into one Zarr store and return it opened lazily from there.
 
-    Every header is checked before any pixel is written; a failure leaves no store behind.
+    Every header is checked (and every file checksummed) before any pixel is written; a
+    failure leaves no store behind. With ``overwrite``, an existing store is kept until
+    the new one is complete (:func:`write_ingested`).
     """
-    ds = open_fits_stack(files)
+    write_ingested(open_fits_stack(files), store, storage_options, progress=progress,
+                   overwrite=overwrite)
+    return open_zarr(store, storage_options, small_coords=True)
+
+
+def write_ingested(ds: xr.Dataset, store: str, storage_options: dict[str, Any] | None = None,
+                   *, progress: bool = False, overwrite: bool = False) -> None:
+    """Write an opened FITS stack (:func:`open_fits_stack`) to the Zarr store ``store``.
+
+    Replacing an existing store (``overwrite``) writes the new one completely beside it
+    and swaps it in at the commit (:meth:`~wisehub.storage.store.Storage.swap`): a failed
+    ingest leaves the old store as it was.
+
+    >>> import tempfile
+    >>> from wisehub.samples import make_ccd_fits
+    >>> where = tempfile.mkdtemp()
+    >>> files = make_ccd_fits(where + "/fits", size=48, nights=1, chips=1)
+    >>> write_ingested(open_fits_stack(files[:2]), where + "/raw.zarr")
+    >>> write_ingested(open_fits_stack(files[2:5]), where + "/raw.zarr", overwrite=True)
+    >>> open_zarr(where + "/raw.zarr").sizes["frame"]
+    3
+    """
     try:
-        write_zarr(ds, store, storage_options, progress=progress, overwrite=overwrite)
+        storage, key = storage_at(store, storage_options)
+        if not (overwrite and storage.exists(key)):
+            write_zarr(ds, store, storage_options, progress=progress)
+            return
+        new_key = f"{key}.ingesting-{uuid.uuid4().hex[:8]}"
+        write_staged(storage, new_key, ds, progress=progress)
+        storage.swap(new_key, key)
     except (StoreExistsError, StorageError, OSError) as err:
         raise IngestError(f"cannot write {store}: {err}") from err
-    return open_zarr(store, storage_options, small_coords=True)
 
 
 __all__ = [
@@ -56,4 +86,5 @@ __all__ = [
     "read_cube_fits",
     "read_frame_header",
     "reduction_chunks",
+    "write_ingested",
 ]

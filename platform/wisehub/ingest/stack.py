@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from wisehub.ingest.headers import FrameHeader, IngestError, read_frame_header
 from wisehub.storage.zarrio import task_bytes
 
 SORT_KEYS = ("NIGHT", "CHIP", "IMAGETYP", "FILTER", "MJD-OBS")
+SHA256_COORD = "fits_sha256"
+"""Per-frame coordinate: the SHA-256 (hex) of the FITS file the frame was ingested from."""
 
 
 def reduction_chunks(
@@ -55,6 +58,22 @@ def _read_block(paths: Sequence[str], y0: int, y1: int, dtype: str) -> np.ndarra
     return out
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, hex.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "f"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as err:
+        raise IngestError(f"{path}: cannot read the file ({err.strerror})") from None
+
+
 def _coordinate(values: list[object]) -> np.ndarray:
     present = [v for v in values if v is not None]
     numeric = all(
@@ -75,7 +94,8 @@ def open_fits_stack(
     Frames are sorted by night, chip, type, filter and time, so that frames reduced together
     sit together in the chunks. Header keywords become per-frame coordinates named as in FITS,
     each frame's WCS is kept as a header string in ``WCSHDR`` and ``BUNIT`` becomes the ``units``
-    attribute (:mod:`wisehub.conventions`).
+    attribute (:mod:`wisehub.conventions`). Each file's SHA-256 becomes the
+    :data:`SHA256_COORD` coordinate, so the registered raw frames can carry it.
 
     >>> import tempfile
     >>> from wisehub.samples import make_ccd_fits
@@ -116,6 +136,7 @@ def open_fits_stack(
     coords = {k: ("frame", _coordinate([h.keywords.get(k) for h in headers])) for k in names}
     coords[WCS_COORD] = ("frame", np.asarray([h.wcs_header for h in headers], dtype=str))
     coords["frame"] = ("frame", np.asarray(frame_ids, dtype=str))
+    coords[SHA256_COORD] = ("frame", np.asarray([file_sha256(f) for f in files], dtype=str))
     first = headers[0].keywords
     attrs = {
         "instrument": str(first.get("INSTRUME", "")),

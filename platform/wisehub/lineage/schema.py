@@ -5,9 +5,9 @@
 >>> upgrade(engine, "0001")
 '0001'
 >>> schema_state(engine)
-('0001', '0004')
+('0001', '0005')
 >>> upgrade(engine)
-'0004'
+'0005'
 """
 
 from __future__ import annotations

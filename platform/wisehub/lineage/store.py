@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,7 @@ from wisehub.lineage.graph import Lineage, downstream_seqs, upstream_seqs
 from wisehub.lineage.identity import database_context, platform_context
 from wisehub.lineage.models import Attribute, Process, Product, Used, utcnow
 from wisehub.lineage.product import ProductView
+from wisehub.lineage.relocate import relocated_key
 from wisehub.lineage.schema import ensure_current
 from wisehub.storage import Storage, StoredObject
 
@@ -68,6 +70,7 @@ class ProcessRecord:
     pid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+log = logging.getLogger("wisehub.lineage")
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -423,11 +426,13 @@ class LineageStore:
 
     def bulk_register(self, type_name: str,
                       items: Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any]]], *,
-                      data_uri: str | None = None, batch: int = 20000) -> int:
+                      data_uri: str | None = None, checksums: Mapping[str, str] | None = None,
+                      batch: int = 20000) -> int:
         """Insert many products made by nothing (raw data) fast; return how many.
 
         Each item is ``(name, attrs, meta)``; ``data_uri`` is shared (e.g. one Zarr store
-        holding every frame). Each batch is one transaction.
+        holding every frame). ``checksums`` maps an item's name to its own checksum (a raw
+        frame's is its FITS file's, ``sha256:<hex>``). Each batch is one transaction.
         """
         scope = self.context.write_scope()
         now = utcnow()
@@ -441,7 +446,7 @@ class LineageStore:
             pids = [str(uuid.uuid4()) for _ in batch_items]
             rows = [{"pid": pid, "type": type_name, "name": name, "created_at": now,
                      "meta": dict(meta), "quality_flags": 0, "is_valid": 1,
-                     "data_uri": data_uri, **scope}
+                     "data_uri": data_uri, "checksum": (checksums or {}).get(name), **scope}
                     for pid, (name, _, meta) in zip(pids, batch_items, strict=True)]
             with self.engine.begin() as conn:
                 _insert_many(conn, Product.__table__, rows)
@@ -500,6 +505,13 @@ class LineageStore:
         Sharing with a group names it (``group="lab"``) unless the owner is in exactly one
         group; the owner must belong to it. The same goes for ``project``.
 
+        Data in the product's layout prefix moves to the new one (``groups/<g>/``,
+        ``projects/<p>/``, ``world/``), so per-user S3 keys agree with lineage: it is copied
+        and verified, the record updated, and only then the old copy removed
+        (:mod:`wisehub.lineage.relocate`). Data that other products share is not moved: such
+        a promotion is refused. On a platform with per-user keys, ``world/`` is written only
+        by the platform, so a user's promotion to world fails there and changes nothing.
+
         >>> from wisehub.lineage.context import Context
         >>> ada = LineageStore("sqlite://", Context("ada", groups=("lab", "astro101")))
         >>> note = ada.register("Note", name="secret research")
@@ -518,9 +530,52 @@ class LineageStore:
                                     self.context.groups)
             project_name = self._team(row, level, "project", project, row.project,
                                       self.context.projects)
-            session.execute(update(Product).where(Product.seq == row.seq).values(
-                privilege=level, group_name=group_name, project=project_name))
+            new_key = self._new_data_key(session, row, level, group_name, project_name)
+            values = {"privilege": level, "group_name": group_name, "project": project_name}
+            if new_key is None:
+                session.execute(update(Product).where(Product.seq == row.seq).values(**values))
+        if new_key is not None and self.storage is not None:
+            self._promote_with_data(self.storage, row, values, new_key)
         return self.product(pid)
+
+    def _new_data_key(self, session: Session, row: Product, level: int, group: str | None,
+                      project: str | None) -> str | None:
+        """Where the data must go for the promotion (None: it stays); refuse shared data."""
+        if self.storage is None or not row.data_uri or row.data_deleted_at is not None:
+            return None
+        new_key = relocated_key(
+            self.storage.key_of(row.data_uri),
+            (PRIVILEGE_NAMES[row.privilege], row.owner, row.group_name, row.project),
+            (PRIVILEGE_NAMES[level], row.owner, group, project))
+        if new_key is not None:
+            _, total = self._data_sharers(session, row)
+            if total:
+                raise PrivilegeError(
+                    f"the data of product {row.pid} also holds {total} other products, so "
+                    f"promoting it would share theirs too; nothing was changed")
+        return new_key
+
+    def _promote_with_data(self, storage: Storage, row: Product, values: dict[str, Any],
+                           new_key: str) -> None:
+        """Copy and verify the data, point the record at it, then remove the old copy."""
+        old_uri = str(row.data_uri)
+        stored = storage.copy(old_uri, new_key)
+        try:
+            with self.session() as session, session.begin():
+                changed = session.execute(update(Product).where(
+                    Product.seq == row.seq, Product.data_uri == old_uri,
+                    Product.privilege == row.privilege).values(**values, data_uri=stored.uri))
+                if changed.rowcount != 1:
+                    raise PrivilegeError(f"product {row.pid} changed while it was promoted; "
+                                         "nothing was changed, please retry")
+        except BaseException:
+            storage.delete(new_key)
+            raise
+        try:
+            storage.delete(old_uri)
+        except Exception as error:  # both copies exist: nothing is lost, the old is only kept
+            log.warning("product %s was promoted, but its old data at %s could not be "
+                        "removed: %s", row.pid, old_uri, error)
 
     def _team(self, row: Product, level: int, kind: str, named: str | None,
               current: str | None, mine: tuple[str, ...]) -> str | None:
@@ -567,6 +622,17 @@ class LineageStore:
 
     def _siblings(self, session: Session, row: Product) -> list[Product]:
         """The other products whose data is ``row``'s data; refuse if any is not ours."""
+        ours, total = self._data_sharers(session, row)
+        if total > len(ours):
+            raise PrivilegeError(
+                f"the data of product {row.pid} is shared with {total} other products, "
+                f"{total - len(ours)} of them not yours (e.g. the other frames of one "
+                "ingested night); nothing was deleted")
+        return ours
+
+    def _data_sharers(self, session: Session, row: Product) -> tuple[list[Product], int]:
+        """The caller's other live products on ``row``'s data, and how many there are in all
+        (including products row security hides from the caller)."""
         live = (Product.data_uri == row.data_uri, Product.data_deleted_at.is_(None),
                 Product.seq != row.seq)
         ours = session.scalars(select(Product).where(*live, Product.owner == row.owner)).all()
@@ -576,12 +642,7 @@ class LineageStore:
                                    {"uri": row.data_uri, "seq": row.seq}) or 0
         else:
             total = session.scalar(select(func.count()).where(*live)) or 0
-        if total > len(ours):
-            raise PrivilegeError(
-                f"the data of product {row.pid} is shared with {total} other products, "
-                f"{total - len(ours)} of them not yours (e.g. the other frames of one "
-                "ingested night); nothing was deleted")
-        return list(ours)
+        return list(ours), total
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

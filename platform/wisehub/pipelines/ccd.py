@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 from astropy.time import Time
 
+from wisehub.ingest.stack import SHA256_COORD
 from wisehub.lineage import (
     Calibration,
     Condition,
@@ -79,6 +80,8 @@ def register_raw(store: LineageStore, url: str, storage_options: dict[str, Any] 
     known = {p.name for p in store.select("RawFrame", (Condition("frame", "in", frames),))
              if p.data_uri == url}
     columns = {k: np.asarray(ds[k].values) for k in RAW_KEYWORDS if k in ds.coords}
+    sums = ds[SHA256_COORD].values if SHA256_COORD in ds.coords else [None] * len(frames)
+    checksums = {f: f"sha256:{h}" for f, h in zip(frames, sums, strict=True) if h}
     items = []
     for i, frame in enumerate(frames):
         if frame in known:
@@ -88,7 +91,7 @@ def register_raw(store: LineageStore, url: str, storage_options: dict[str, Any] 
             value = values[i]
             attrs[attr_key(key)] = value.item() if hasattr(value, "item") else value
         items.append((frame, attrs, {"selection": {"frame": frame}}))
-    return store.bulk_register("RawFrame", items, data_uri=url)
+    return store.bulk_register("RawFrame", items, data_uri=url, checksums=checksums)
 
 
 def frames_of(products: Sequence[ProductView]) -> xr.DataArray:

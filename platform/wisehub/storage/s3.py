@@ -20,7 +20,7 @@ from aiobotocore.session import AioSession
 from wisehub.config import Settings, get_settings
 from wisehub.storage.credentials import S3Credentials, resolve_credentials
 from wisehub.storage.errors import StorageError, translate
-from wisehub.storage.store import ManifestLine, StagedWrite, Storage, lease_key
+from wisehub.storage.store import ManifestLine, StagedWrite, Storage, join_key, lease_key
 from wisehub.storage.zarrkeys import METADATA_NAMES, metadata_last
 
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -111,7 +111,7 @@ class S3Storage(Storage):
         staging = self._path(str(write.metadata_url))
         held = self._manifest(staging) if self.fs.exists(staging) else []
         for batch in metadata_last(name for name, _, _ in held):
-            self.fs.copy([_join(staging, n) for n in batch], [_join(final, n) for n in batch])
+            self.fs.copy([join_key(staging, n) for n in batch], [join_key(final, n) for n in batch])
         manifest = self._manifest(final)
         if not manifest:
             raise StorageError(f"nothing was written for {target}; write to the "
@@ -120,6 +120,21 @@ class S3Storage(Storage):
             raise StorageError(f"{target}: the committed metadata differs from the staged "
                                "metadata; nothing was registered, please retry")
         return manifest
+
+    def swap(self, new_key: str, key: str) -> None:
+        """Replace the data at ``key`` by the complete data at ``new_key`` (no rename on S3).
+
+        The old data is removed only now that the new is complete, then the new copied in
+        (metadata last, verified) and its staged copy removed. Should the copy fail, the new
+        data is still complete at ``new_key``, and the error says so.
+        """
+        self.delete(key)
+        try:
+            self.copy(new_key, key)
+        except StorageError as err:
+            raise StorageError(f"{err}; the new data is complete at {self.url(new_key)}") \
+                from err
+        self.delete(new_key)
 
     def _remove_uncommitted(self, staging_dir: str) -> None:
         key = lease_key(self.fs, staging_dir)
@@ -132,7 +147,7 @@ class S3Storage(Storage):
     def _committed(self, final: str) -> bool:
         """A single object is never partial; a Zarr is committed once its metadata is in."""
         self.fs.invalidate_cache(final)
-        return self.fs.isfile(final) or any(self.fs.exists(_join(final, name))
+        return self.fs.isfile(final) or any(self.fs.exists(join_key(final, name))
                                             for name in METADATA_NAMES)
 
     def ensure_bucket(self) -> None:
@@ -191,7 +206,3 @@ def storage_at(url: str, options: dict[str, Any] | None = None) -> tuple[Storage
     if fs.protocol in ("file", ("file", "local")) or "file" in fs.protocol:
         return Storage.local(parent or "/"), key
     raise StorageError(f"{url}: only local paths and s3:// URLs can be written atomically")
-
-
-def _join(base: str, name: str) -> str:
-    return f"{base}/{name}" if name else base

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
+from wisehub.storage.chunkcount import incomplete_arrays
 from wisehub.storage.errors import StorageError
+from wisehub.storage.zarrkeys import is_metadata, metadata_last
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -64,6 +66,7 @@ class StagedWrite:
     storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
     metadata_url: str | None = None  # object storage: Zarr metadata waits here for the commit
+    dense: bool = False  # a Zarr with every chunk written: the commit counts them
 
     def to_zarr(self, ds: xr.Dataset, **kwargs: Any) -> Any:
         """Write ``ds`` here as Zarr with consolidated metadata; ``kwargs`` go to
@@ -80,6 +83,7 @@ class StagedWrite:
         >>> Storage.local("wh-doc/products").delete("world/z.zarr")
         """
         options = {"mode": "w-", "consolidated": True, "write_empty_chunks": True, **kwargs}
+        self.dense = bool(options["write_empty_chunks"])
         if self.metadata_url is None:
             return ds.to_zarr(self.url, storage_options=self.storage_options or None, **options)
         from wisehub.storage.commitstore import open_aside
@@ -207,6 +211,8 @@ class Storage:
             with self._errors(f"committing {target}", nothing):
                 committing = True
                 manifest = self._commit(write, final, target)
+                if write.dense:
+                    self._check_chunks(final, manifest, target)
         except BaseException:
             lease.stop()
             if committing or self.writes_in_place:
@@ -265,6 +271,15 @@ class Storage:
         self.fs.mv(staging, final, recursive=True)  # a rename: atomic on a local disk
         return manifest
 
+    def _check_chunks(self, final: str, manifest: list[ManifestLine], target: str) -> None:
+        """Refuse a committed Zarr missing chunks its metadata promises (a partial write)."""
+        problems = incomplete_arrays((name for name, _, _ in manifest),
+                                     lambda name: json.loads(self.fs.cat_file(
+                                         join_key(final, name))))
+        if problems:
+            raise StorageError(f"{target} is incomplete ({'; '.join(problems)}): a write "
+                               "was cut short; nothing was registered, please retry")
+
     def _md5(self, path: str, info: dict[str, Any]) -> str:
         return hashlib.md5(self.fs.cat_file(path), usedforsecurity=False).hexdigest()
 
@@ -285,6 +300,75 @@ class Storage:
         if not manifest:
             raise StorageError(f"no data at {self._url_of(self._path(key_or_url))}")
         return _digest(manifest), sum(m[1] for m in manifest)
+
+    def key_of(self, uri: str) -> str | None:
+        """The key of ``uri`` below this storage's root, or None if it lies elsewhere.
+
+        >>> s = Storage.local("/srv/wh/products")
+        >>> s.key_of("/srv/wh/products/private/ada/x.zarr"), s.key_of("/data/raw.zarr")
+        ('private/ada/x.zarr', None)
+        """
+        path = self._path(uri)
+        return path[len(self.root) + 1:] if path.startswith(self.root + "/") else None
+
+    def copy(self, source: str, key: str) -> StoredObject:
+        """Copy the data at ``source`` (a key or URL) to the new key ``key``, staged.
+
+        The copy is committed like any write and checked against the source's manifest; on
+        any failure nothing is left at ``key`` and the source is untouched.
+
+        >>> s = Storage.local("wh-doc/products")
+        >>> with s.staged("private/ada/c.txt") as w:
+        ...     s.fs.pipe_file(w.url, b"hi")
+        >>> s.copy("private/ada/c.txt", "world/c.txt").checksum == w.result.checksum
+        True
+        >>> s.delete("private/ada/c.txt"); s.delete("world/c.txt")
+        """
+        path = self._path(source)
+        with self._errors(f"reading {self._url_of(path)}"):
+            wanted = self._manifest(path)
+        if not wanted:
+            raise StorageError(f"no data at {self._url_of(path)} to copy")
+        with self.staged(key) as write:
+            destination = self._path(write.url)
+            chunks = [name for name, _, _ in wanted if not is_metadata(name)]
+            # Metadata last, the root's at the end: until then the copy opens as nothing.
+            for batch in [chunks, *metadata_last(n for n, _, _ in wanted if is_metadata(n))]:
+                for name in batch:
+                    self.fs.copy(join_key(path, name), join_key(destination, name))
+        stored = write.result
+        if stored is None or stored.checksum != _digest(wanted):
+            self._remove_quietly(self._path(key))
+            raise StorageError(f"copying {self._url_of(path)} to {self.url(key)} gave "
+                               "different data; the copy was removed, the source is kept")
+        return stored
+
+    def swap(self, new_key: str, key: str) -> None:
+        """Put the complete data at ``new_key`` in place of the data at ``key``.
+
+        The old data goes only once the new data is in place: on a local disk the old is
+        renamed aside, the new renamed in (the old renamed back if that fails), then the old
+        removed. Object storage cannot rename; see :meth:`S3Storage.swap`.
+
+        >>> s = Storage.local("wh-doc/products")
+        >>> for key, text in (("world/v.txt", b"old"), ("world/v.txt.new", b"new")):
+        ...     with s.staged(key) as w:
+        ...         s.fs.pipe_file(w.url, text)
+        >>> s.swap("world/v.txt.new", "world/v.txt")
+        >>> s.fs.cat(s.url("world/v.txt")), s.exists("world/v.txt.new")
+        (b'new', False)
+        >>> s.delete("world/v.txt")
+        """
+        new, final = self._path(check_key(new_key)), self._path(check_key(key))
+        aside = f"{final}.replaced-{uuid.uuid4().hex[:8]}"
+        with self._errors(f"replacing {self._url_of(final)}"):
+            self.fs.mv(final, aside, recursive=True)
+            try:
+                self.fs.mv(new, final, recursive=True)
+            except BaseException:
+                self.fs.mv(aside, final, recursive=True)
+                raise
+        self._remove_quietly(aside)
 
     def delete(self, key_or_url: str) -> None:
         """Remove data (metadata elsewhere is kept)."""
@@ -433,6 +517,15 @@ def _modified(info: dict[str, Any]) -> float:
 
 def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def join_key(base: str, name: str) -> str:
+    """``base/name``, or ``base`` for the empty name (a single object's manifest line).
+
+    >>> join_key("a/b.zarr", "zarr.json"), join_key("a/b.bin", "")
+    ('a/b.zarr/zarr.json', 'a/b.bin')
+    """
+    return f"{base}/{name}" if name else base
 
 
 def _digest(manifest: list[ManifestLine]) -> str:
