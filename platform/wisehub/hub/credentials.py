@@ -30,14 +30,7 @@ from sqlalchemy import make_url
 
 from wisehub import names
 from wisehub.config import Settings
-from wisehub.lineage.roles import provision_user
-from wisehub.lineage.schema import ensure_current
-from wisehub.lineage.store import close_engine, engine_for
-from wisehub.storage.credentials import resolve_credentials
 from wisehub.storage.policy import Membership
-from wisehub.storage.provision import provision
-from wisehub.storage.rgw_admin import RGWAdmin
-from wisehub.storage.s3 import s3_storage
 
 LINEAGE_URL_ENV = "WISEHUB_LINEAGE_DB_URL"
 ACCESS_KEY_ENV = "WISEHUB_S3__ACCESS_KEY"
@@ -90,6 +83,15 @@ def user_credentials(settings: Settings, user: str,
     >>> user_credentials(settings, "ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
     {'WISEHUB_LINEAGE_DB_URL': 'postgresql+psycopg://ada:…@db/lineage', ...}
     """
+    # The stores' clients load only when a spawn needs them, not when the hub starts.
+    from wisehub.lineage.roles import provision_user
+    from wisehub.lineage.schema import ensure_current
+    from wisehub.lineage.store import close_engine, engine_for
+    from wisehub.storage.credentials import resolve_credentials
+    from wisehub.storage.provision import provision
+    from wisehub.storage.rgw_admin import RGWAdmin
+    from wisehub.storage.s3 import s3_storage
+
     if user not in members:
         raise ValueError(f"user {user!r} is not among the platform's members")
     own = members[user]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy import make_url
 from tornado import web
 
 from wisehub.config import Settings
+from wisehub.hub.credentials import ACCESS_KEY_ENV, LINEAGE_URL_ENV, SECRET_KEY_ENV
 from wisehub.hub.kube_settings import KubeSettings
 from wisehub.hub.profiles import offered
 from wisehub.hub.settings import Profile
@@ -130,10 +131,6 @@ def _workspace_mount(kube: KubeSettings, group: str) -> dict[str, str]:
     return mount
 
 
-LINEAGE_URL_ENV = "WISEHUB_LINEAGE_DB_URL"
-"""The lineage store's URL in a user pod: logging in as the user's own PostgreSQL role."""
-
-
 @dataclass(frozen=True)
 class UserCredentials:
     """What one user's pod may use to reach the stores as that user (and no one else)."""
@@ -155,7 +152,7 @@ class UserCredentials:
         values: dict[str, str | None] = {LINEAGE_URL_ENV: self.lineage_url}
         if self.s3 is not None:
             for access, secret in (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-                                   ("WISEHUB_S3__ACCESS_KEY", "WISEHUB_S3__SECRET_KEY")):
+                                   (ACCESS_KEY_ENV, SECRET_KEY_ENV)):
                 values[access] = self.s3.access_key
                 values[secret] = self.s3.secret_key
         return {k: v for k, v in values.items() if v}
@@ -244,10 +241,10 @@ class UserResources:
     extra_env: dict[str, str]
 
     async def __call__(self, spawner: Any) -> None:
-        from jupyterhub import orm
+        from wisehub.hub.credentials import hub_members
 
         name = spawner.user.name
-        members = memberships(spawner.user.db.query(orm.User))  # in the hub's thread
+        members = hub_members(spawner.user.db)  # in the hub's thread
         creds = await asyncio.to_thread(self.credentials, name, members)
         secret = user_secret(name, creds, self.kube)
         await apply(spawner, "secret", secret)
@@ -287,28 +284,14 @@ async def apply(spawner: Any, kind: str, manifest: dict) -> None:
         await getattr(api, f"replace_namespaced_{kind}")(name, namespace, manifest)
 
 
-def memberships(users: Iterable[Any]) -> dict[str, Any]:
-    """Every hub user's groups, as :func:`wisehub.storage.policy.bucket_policy` wants them.
-
-    >>> from types import SimpleNamespace as NS
-    >>> memberships([NS(name="ada", groups=[NS(name="lab")])])["ada"].groups
-    ['lab']
-    """
-    from wisehub.storage.policy import Membership
-
-    return {u.name: Membership(groups=sorted(g.name for g in u.groups)) for u in users}
-
-
 @dataclass(frozen=True)
 class StoreCredentials:
     """A :data:`CredentialSource`: the user's own RGW key and PostgreSQL role, made if missing.
 
-    * S3 (``settings.storage == "s3"``): the user's RGW user and key, through
-      :func:`wisehub.storage.provision.provision` with the platform's RGW user, so the bucket
-      policy is brought up to date with every hub user's groups at the same time;
-    * PostgreSQL lineage: the user's login role with their current groups and projects, and a
-      new password, through :func:`wisehub.lineage.roles.provision_user` as the role owning
-      the lineage tables (the hub pod's ``PGUSER``/``PGPASSWORD``).
+    The same provisioning as local mode's pre-spawn hook
+    (:func:`wisehub.hub.credentials.user_credentials`): the RGW user and key, with the bucket
+    policy brought up to date with every hub user's groups, and the login role with the
+    user's current groups and a new password; here they go into the user's Secret.
 
     >>> StoreCredentials(settings)("ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
     UserCredentials(s3=S3Credentials(access_key='…', secret_key='***'), lineage_role='ada')
@@ -317,37 +300,13 @@ class StoreCredentials:
     settings: Settings
 
     def __call__(self, username: str, members: dict[str, Any]) -> UserCredentials:
-        own = members.get(username) or _no_groups()
-        return UserCredentials(
-            s3=self._rgw_key(username, {**members, username: own})
-            if self.settings.storage == "s3" else None,
-            lineage_url=self._database_role(username, own)
-            if make_url(str(self.settings.lineage_db_url)).get_backend_name() == "postgresql"
-            else None)
+        from wisehub.hub.credentials import user_credentials
+        from wisehub.storage.policy import Membership
 
-    def _rgw_key(self, username: str, members: dict[str, Any]) -> S3Credentials:
-        from wisehub.storage.credentials import resolve_credentials
-        from wisehub.storage.provision import provision
-        from wisehub.storage.rgw_admin import RGWAdmin
-        from wisehub.storage.s3 import open_s3
-
-        s3 = self.settings.s3
-        platform = resolve_credentials(s3)
-        admin = RGWAdmin(str(s3.endpoint_url), platform, s3.region)
-        storage = open_s3(str(s3.endpoint_url), platform, s3.bucket, s3.region)
-        return provision(admin, storage, members)[username]
-
-    def _database_role(self, username: str, own: Any) -> str:
-        from wisehub.lineage.roles import provision_user
-
-        return provision_user(str(self.settings.lineage_db_url), username,
-                              groups=own.groups, projects=own.projects)
-
-
-def _no_groups() -> Any:
-    from wisehub.storage.policy import Membership
-
-    return Membership()
+        env = user_credentials(self.settings, username, {username: Membership(), **members})
+        access, secret = env.get(ACCESS_KEY_ENV), env.get(SECRET_KEY_ENV)
+        return UserCredentials(s3=S3Credentials(access, secret) if access and secret else None,
+                               lineage_url=env.get(LINEAGE_URL_ENV))
 
 
 def configure_kubespawner(c: Any, settings: Settings) -> None:
