@@ -7,7 +7,8 @@ This package is the engine only; pipelines of targets live in :mod:`wisehub.pipe
 
 Layers, each importing only those before it: ``models``/``context``/``schema`` →
 ``conditions`` → ``product`` → ``graph`` → ``store`` → ``query`` → ``inputs``/``code`` →
-``plan`` → ``claims``/``build`` → ``target``.
+``plan`` → ``claims``/``build`` → ``target``. Names resolve on first use, so a service that
+reads only the store (the publishing service) does not import the build's science stack.
 
 >>> from wisehub.lineage import Context, LineageStore
 >>> store = LineageStore("sqlite://", Context("ada"))
@@ -15,48 +16,37 @@ Layers, each importing only those before it: ``models``/``context``/``schema`` �
 'private'
 """
 
-from wisehub.lineage.code import CodeVersion
-from wisehub.lineage.conditions import Condition
-from wisehub.lineage.context import PRIVILEGES, Context, PrivilegeError
-from wisehub.lineage.graph import Lineage
-from wisehub.lineage.inputs import Calibration, Each, Need, Result, Select, TargetError
-from wisehub.lineage.plan import OUTDATED, TO_BUILD, UP_TO_DATE, PlanNode
-from wisehub.lineage.product import ProductView
-from wisehub.lineage.query import Query
-from wisehub.lineage.schema import SchemaError, upgrade
-from wisehub.lineage.store import (
-    LineageStore,
-    UnknownProductError,
-    default_store,
-    set_default_store,
-)
-from wisehub.lineage.target import Target, forget_code_versions
+from wisehub.lazy import lazy_getattr
 
-__all__ = [
-    "OUTDATED",
-    "PRIVILEGES",
-    "TO_BUILD",
-    "UP_TO_DATE",
-    "Calibration",
-    "CodeVersion",
-    "Condition",
-    "Context",
-    "Each",
-    "Lineage",
-    "LineageStore",
-    "Need",
-    "PlanNode",
-    "PrivilegeError",
-    "ProductView",
-    "Query",
-    "Result",
-    "SchemaError",
-    "Select",
-    "Target",
-    "TargetError",
-    "UnknownProductError",
-    "default_store",
-    "forget_code_versions",
-    "set_default_store",
-    "upgrade",
-]
+_LAZY = {
+    "Calibration": "wisehub.lineage.inputs:Calibration",
+    "CodeVersion": "wisehub.lineage.code:CodeVersion",
+    "Condition": "wisehub.lineage.conditions:Condition",
+    "Context": "wisehub.lineage.context:Context",
+    "Each": "wisehub.lineage.inputs:Each",
+    "Lineage": "wisehub.lineage.graph:Lineage",
+    "LineageStore": "wisehub.lineage.store:LineageStore",
+    "Need": "wisehub.lineage.inputs:Need",
+    "OUTDATED": "wisehub.lineage.plan:OUTDATED",
+    "PRIVILEGES": "wisehub.lineage.context:PRIVILEGES",
+    "PlanNode": "wisehub.lineage.plan:PlanNode",
+    "PrivilegeError": "wisehub.lineage.context:PrivilegeError",
+    "ProductView": "wisehub.lineage.product:ProductView",
+    "Query": "wisehub.lineage.query:Query",
+    "Result": "wisehub.lineage.inputs:Result",
+    "SchemaError": "wisehub.lineage.schema:SchemaError",
+    "Select": "wisehub.lineage.inputs:Select",
+    "TO_BUILD": "wisehub.lineage.plan:TO_BUILD",
+    "Target": "wisehub.lineage.target:Target",
+    "TargetError": "wisehub.lineage.inputs:TargetError",
+    "UP_TO_DATE": "wisehub.lineage.plan:UP_TO_DATE",
+    "UnknownProductError": "wisehub.lineage.store:UnknownProductError",
+    "default_store": "wisehub.lineage.store:default_store",
+    "forget_code_versions": "wisehub.lineage.target:forget_code_versions",
+    "set_default_store": "wisehub.lineage.store:set_default_store",
+    "upgrade": "wisehub.lineage.schema:upgrade",
+}
+
+__getattr__ = lazy_getattr(globals(), _LAZY)
+
+__all__ = sorted(_LAZY)

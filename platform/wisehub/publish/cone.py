@@ -18,11 +18,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.coordinates import angular_separation
-from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
-from astropy.table import Table
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
+# astropy loads on the first cone search, not when the publishing service starts (it would
+# double the service's memory for every hub, searched or not).
 
 # SCS 1.03 asks for the UCD1 names of the main id and position; the rest are UCD1+.
 UCDS = {"id": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN",
@@ -46,6 +50,9 @@ class SourceTable:
 
     def cone(self, ra: float, dec: float, radius: float) -> Table:
         """Rows within ``radius`` degrees of (``ra``, ``dec``), nearest first."""
+        from astropy.coordinates import angular_separation
+        from astropy.table import Table
+
         if not (0.0 <= ra <= 360.0 and -90.0 <= dec <= 90.0):
             raise ConeError(f"RA={ra}, DEC={dec} is off the sky (RA 0..360, DEC -90..90)")
         if not 0.0 <= radius <= MAX_RADIUS_DEG:
@@ -75,6 +82,8 @@ def star_table(samples_dir: str | Path) -> SourceTable:
 
 def votable(table: Table, ucds: Mapping[str, str], *, name: str) -> bytes:
     """A VOTable document of ``table`` with the UCD and unit of each column."""
+    from astropy.io.votable.tree import VOTableFile
+
     document = VOTableFile.from_table(table, table_id=name)
     for field in document.get_first_table().fields:
         field.ucd = ucds.get(field.name)
@@ -88,6 +97,8 @@ def votable(table: Table, ucds: Mapping[str, str], *, name: str) -> bytes:
 def error_votable(message: str) -> bytes:
     """The SCS 1.03 error answer: a VOTable with ``INFO name="Error"`` (and, for DALI
     clients, ``QUERY_STATUS`` ERROR) saying what is wrong."""
+    from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
+
     document = VOTableFile()
     document.infos.append(Info(name="Error", value=message))
     resource = Resource()

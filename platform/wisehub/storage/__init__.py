@@ -2,6 +2,7 @@
 
 Local directories and S3 (Ceph RGW) behave alike; see :mod:`wisehub.storage.store` for the
 staged-write protocol and :mod:`wisehub.storage.policy` for how the layout is enforced.
+Names resolve on first use, so code that only needs local storage never imports s3fs.
 
 >>> from wisehub.config import Settings
 >>> store = get_storage(Settings(data_dir="/srv/wh"))
@@ -9,31 +10,24 @@ staged-write protocol and :mod:`wisehub.storage.policy` for how the layout is en
 '/srv/wh/products/world/x.zarr'
 """
 
-from wisehub.storage.credentials import CredentialsError, S3Credentials
-from wisehub.storage.errors import (
-    StorageAccessDenied,
-    StorageCredentialsError,
-    StorageError,
-    StorageQuotaError,
-    StorageUnavailableError,
-)
-from wisehub.storage.factory import get_storage
-from wisehub.storage.layout import layout_prefix
-from wisehub.storage.s3 import storage_at
-from wisehub.storage.store import StagedWrite, Storage, StoredObject
+from wisehub.lazy import lazy_getattr
 
-__all__ = [
-    "CredentialsError",
-    "S3Credentials",
-    "StagedWrite",
-    "Storage",
-    "StorageAccessDenied",
-    "StorageCredentialsError",
-    "StorageError",
-    "StorageQuotaError",
-    "StorageUnavailableError",
-    "StoredObject",
-    "get_storage",
-    "layout_prefix",
-    "storage_at",
-]
+_LAZY = {
+    "CredentialsError": "wisehub.storage.credentials:CredentialsError",
+    "S3Credentials": "wisehub.storage.credentials:S3Credentials",
+    "StagedWrite": "wisehub.storage.store:StagedWrite",
+    "Storage": "wisehub.storage.store:Storage",
+    "StorageAccessDenied": "wisehub.storage.errors:StorageAccessDenied",
+    "StorageCredentialsError": "wisehub.storage.errors:StorageCredentialsError",
+    "StorageError": "wisehub.storage.errors:StorageError",
+    "StorageQuotaError": "wisehub.storage.errors:StorageQuotaError",
+    "StorageUnavailableError": "wisehub.storage.errors:StorageUnavailableError",
+    "StoredObject": "wisehub.storage.store:StoredObject",
+    "get_storage": "wisehub.storage.factory:get_storage",
+    "layout_prefix": "wisehub.storage.layout:layout_prefix",
+    "storage_at": "wisehub.storage.s3:storage_at",
+}
+
+__getattr__ = lazy_getattr(globals(), _LAZY)
+
+__all__ = sorted(_LAZY)
