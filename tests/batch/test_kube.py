@@ -12,10 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from kubevalidate import (  # tests/ is on pytest's pythonpath
+    VERSIONS,
+    NoAliases,
+    as_pod,
+    crd_schema,
+    unknown_fields,
+    validate_custom_resource,
+    validate_strict,
+)
 from wisehub.batch.kube import (
     JOB_LABEL,
     USER_LABEL,
@@ -25,35 +33,6 @@ from wisehub.batch.kube import (
     label_value,
 )
 from wisehub.batch.state import JobRecord
-
-CRDS = Path("/work/shared/reference/dask-operator-crds")
-VERSIONS = ["1.32.0", kubernetes_validate.latest_version()]
-
-
-def crd_schema(name: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return version["schema"]["openAPIV3Schema"]
-
-
-IMPLICIT = ("apiVersion", "kind", "metadata")  # every object has them; CRDs omit them
-
-
-def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    """Keys the CRD's structural schema does not declare (the API server would drop them)."""
-    found = []
-    if isinstance(value, dict) and "properties" in schema:
-        for key, item in value.items():
-            if not path and key in IMPLICIT:
-                continue
-            if key not in schema["properties"]:
-                found.append(f"{path}.{key}")
-            else:
-                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
-    elif isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            found += unknown_fields(item, schema["items"], f"{path}[{index}]")
-    return found
 
 
 def records() -> list[JobRecord]:
@@ -76,8 +55,7 @@ def build(record: JobRecord) -> dict[str, Any]:
 @pytest.mark.parametrize("record", records(), ids=["fixed", "adaptive"])
 def test_daskjob_validates_against_the_operator_crd(record):
     job = build(record)
-    jsonschema.validate(job, crd_schema("daskjob"))
-    assert unknown_fields(job, crd_schema("daskjob")) == []
+    validate_custom_resource(job)
     runner = job["spec"]["job"]["spec"]
     assert runner["restartPolicy"] == "Never"
     assert runner["activeDeadlineSeconds"] == -(-record.wall_time // 1)
@@ -91,8 +69,7 @@ def test_daskjob_validates_against_the_operator_crd(record):
         assert meta["labels"][USER_LABEL] == label_value(record.user)
         assert meta["labels"][JOB_LABEL] == record.id.lower()
     autoscaler = daskautoscaler(record, "wisehub")
-    jsonschema.validate(autoscaler, crd_schema("daskautoscaler"))
-    assert unknown_fields(autoscaler, crd_schema("daskautoscaler")) == []
+    validate_custom_resource(autoscaler)
     assert autoscaler["spec"]["maximum"] == record.workers
 
 
@@ -100,10 +77,8 @@ def test_a_misspelt_field_is_caught():
     job = build(records()[0])
     job["spec"]["job"]["spec"]["restartPolicyy"] = "Never"
     assert unknown_fields(job, crd_schema("daskjob")) == [".spec.job.spec.restartPolicyy"]
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
-           "spec": job["spec"]["job"]["spec"]}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(pod, VERSIONS[0], strict=True)
+        validate_strict(as_pod(job["spec"]["job"]["spec"]), VERSIONS[0])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -115,26 +90,18 @@ def test_pod_specs_pass_kubernetes_validate_strict(record, version, tmp_path):
             "scheduler": cluster["scheduler"]["spec"]}
     files = []
     for role, spec in pods.items():
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": f"{job['metadata']['name']}-{role}",
-                            "labels": job["metadata"]["labels"]}, "spec": spec}
-        kubernetes_validate.validate(pod, version, strict=True)
+        pod = as_pod(spec, f"{job['metadata']['name']}-{role}", job["metadata"]["labels"])
+        validate_strict(pod, version)
         files.append(tmp_path / f"{role}.yaml")
-        files[-1].write_text(yaml.dump(pod, Dumper=_NoAliases))
+        files[-1].write_text(yaml.dump(pod, Dumper=NoAliases))
     cli = subprocess.run([Path(sys.executable).with_name("kubernetes-validate"), "--strict",
                           "-k", version, *map(str, files)], capture_output=True, text=True,
                          timeout=300)
     assert cli.returncode == 0 and cli.stdout.count(" passed for resource pod/") == 3, \
         cli.stdout + cli.stderr
     service = cluster["scheduler"]["service"]
-    kubernetes_validate.validate({"apiVersion": "v1", "kind": "Service",
-                                  "metadata": {"name": "s"}, "spec": service}, version,
-                                 strict=True)
-
-
-class _NoAliases(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    validate_strict({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                     "spec": service}, version)
 
 
 def test_retention_removes_only_our_finished_jobs_past_it():
