@@ -21,6 +21,7 @@ from urllib.parse import quote
 from wisehub.batch.errors import UnknownJobError
 from wisehub.batch.kube import (
     GROUP,
+    JOB_LABEL,
     MANAGED,
     USER_LABEL,
     VERSION,
@@ -129,9 +130,15 @@ class KubeJobs(KubeAPI):
         return [item for item in listing.get("items", [])
                 if wanted.items() <= (item.get("metadata", {}).get("labels") or {}).items()]
 
-    async def _remove(self, name: str) -> None:
-        await self.delete("DaskAutoscaler", name)
-        await self.delete("DaskJob", name)
+    async def _remove(self, item: Mapping[str, Any]) -> None:
+        """Delete a job's DaskJob and its DaskAutoscaler, if it has one (found by label)."""
+        job = item["metadata"]["labels"][JOB_LABEL]
+        listing = await self._call("GET", self._path("DaskAutoscaler"),
+                                   params={"labelSelector": f"{JOB_LABEL}={job}"})
+        for scaler in listing.get("items", []):
+            if (scaler["metadata"].get("labels") or {}).get(JOB_LABEL) == job:
+                await self.delete("DaskAutoscaler", scaler["metadata"]["name"])
+        await self.delete("DaskJob", item["metadata"]["name"])
 
     async def cancel(self, user: str, job_id: str) -> str:
         """Stop one of ``user``'s jobs: mark it cancelled, then delete it (Kubernetes deletes
@@ -140,15 +147,15 @@ class KubeJobs(KubeAPI):
         status = job_status(item)
         if status not in (QUEUED, RUNNING):
             return status
-        name = item["metadata"]["name"]
-        await self.label("DaskJob", name, {CANCELLED_LABEL: "true"})
-        await self._remove(name)
+        await self.label("DaskJob", item["metadata"]["name"], {CANCELLED_LABEL: "true"})
+        await self._remove(item)
         return CANCELLED
 
     async def cleanup(self, retention: float, now: datetime | None = None) -> list[str]:
         """Remove our finished jobs that ended more than ``retention`` s ago; their names."""
-        gone = expired_daskjobs(await self.jobs(), now=now or datetime.now(UTC),
+        items = {item["metadata"]["name"]: item for item in await self.jobs()}
+        gone = expired_daskjobs(items.values(), now=now or datetime.now(UTC),
                                 retention=retention)
         for name in gone:
-            await self._remove(name)
+            await self._remove(items[name])
         return gone
