@@ -27,7 +27,7 @@ from wisehub.batch.errors import (
     LimitError,
     UnknownJobError,
 )
-from wisehub.batch.hubsubmit import submit_for
+from wisehub.batch.hubsubmit import NotHere, submit_for
 from wisehub.batch.local import LocalBackend
 from wisehub.batch.settings import BatchSettings
 from wisehub.batch.state import JobRecord
@@ -96,6 +96,8 @@ class JobsHandler(JobHandler):
             raise web.HTTPError(400, str(err)) from None
         except LimitError as err:
             raise web.HTTPError(429, str(err)) from None
+        except NotHere as err:
+            raise web.HTTPError(501, str(err)) from None
         except BatchError as err:
             raise web.HTTPError(503, str(err)) from None
         self.reply(public(record), 201)

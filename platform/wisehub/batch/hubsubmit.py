@@ -53,6 +53,11 @@ configuration (and a caller's server token, which dies with the server anyway)."
 CHECK_TIMEOUT_S = 120.0
 
 
+class NotHere(BatchError):
+    """This service does not start jobs (system-users mode: it runs as root, and jobs must run
+    as their owner's account); the library then starts them in the user's own account."""
+
+
 class JobRequest(BaseModel):
     """The body of ``POST jobs``; unknown fields are refused."""
 
@@ -227,6 +232,9 @@ async def submit_for(manager: ClusterManager, user: HubUser, body: Any, *,
     Raises :class:`JobSpecError` (bad request or target), :class:`LimitError` (a batch or
     compute limit, named) or :class:`BatchError`; nothing is queued then.
     """
+    if manager.settings.run_as_owner:
+        raise NotHere("in system-users mode jobs start in your own account: submit them from "
+                      "your server with wh.batch.submit or `wisehub batch submit`")
     request = parse_request(body)
     home = Path(request.home) if request.home else user_home(settings, user.name)
     cwd = Path(request.cwd) if request.cwd else home
