@@ -9,7 +9,7 @@ the service. Users are unique to this test.
   groups: a user who sets ``WISEHUB_GROUPS=lab`` (and lab limits) in their own environment
   still gets their own, and a job over them is refused, nothing queued, no cluster made.
 - The job's cluster comes from the compute service, counts against the owner's compute limits
-  while the job runs, and goes when the job ends.
+  while the job runs, and goes when the job ends (or is cancelled).
 """
 
 from __future__ import annotations
@@ -147,6 +147,13 @@ def test_jobs_run_on_service_clusters_within_the_hubs_limits(callers, monkeypatc
     assert bob.call("GET", f"jobs/{job.id}").status_code == 404
     assert bob.call("POST", f"jobs/{job.id}/cancel").status_code == 404
     assert [j["id"] for j in bob.jobs()] == [bob_job["id"]]
+
+    # Cancelling a running job ends its cluster too.
+    held = bob.call("POST", "jobs", {"target": "jobs.py:triple_when_released",
+                                     "args": [str(bob.home / "never"), 1]}).json()
+    wait_until(lambda: bob.call("GET", f"jobs/{held['id']}").json()["status"] == "running")
+    assert bob.call("POST", f"jobs/{held['id']}/cancel").json()["status"] == "cancelled"
+    wait_until(lambda: all(c["job"] != held["id"] for c in bob.compute.list()))
 
     flag.touch()
     assert job.wait(WAIT) == "succeeded", job.logs()

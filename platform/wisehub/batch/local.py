@@ -30,6 +30,7 @@ from wisehub.batch.state import (
     ACTIVE,
     CALL,
     CANCELLED,
+    CLUSTER,
     FAILED,
     OUTPUT_NOTEBOOK,
     RESULT_FILE,
@@ -122,6 +123,7 @@ class LocalBackend:
             if record.status in ACTIVE:
                 if record.runner.get("pgid") and group_alive(record.runner["pgid"]):
                     stop_job(record.runner, self.batch.kill_grace)
+                self._release_cluster(job_id)
                 record.status, record.ended_at = FAILED, now()
                 record.message = "failed: its supervisor stopped unexpectedly"
                 record.error = record.error or self._tail(job_id, STDERR, 40)
@@ -133,6 +135,14 @@ class LocalBackend:
             return alive(record.supervisor)
         submitted = parse_time(record.submitted_at) or datetime.now(UTC)
         return (datetime.now(UTC) - submitted).total_seconds() < START_GRACE_S
+
+    def _release_cluster(self, job_id: str) -> None:
+        """End the compute-service cluster of a job whose supervisor cannot any more."""
+        directory = self.jobs.directory(job_id)
+        if (directory / CLUSTER).exists():
+            from wisehub.batch.cluster import release_cluster  # imports distributed
+
+            release_cluster(directory)
 
     def records(self) -> list[JobRecord]:
         """All of this user's jobs, oldest first."""
@@ -202,6 +212,7 @@ class LocalBackend:
         if not record.finished:
             if record.runner.get("pgid"):
                 stop_job(record.runner, self.batch.kill_grace)
+            self._release_cluster(job_id)
             record.status, record.ended_at = CANCELLED, now()
             record.message = "cancelled by its owner"
             self.jobs.save(record)
