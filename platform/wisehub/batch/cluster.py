@@ -16,7 +16,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -133,13 +133,18 @@ def release_cluster(directory: Path, timeout: float = 30) -> bool:
         return False
     security = ClusterCredentials.from_dict(connection["credentials"]).security()
 
-    async def terminate() -> None:
+    async def terminate() -> bool:
         async with rpc(connection["address"], timeout=10,
                        connection_args=security.get_connection_args("client")) as scheduler:
-            await scheduler.terminate()
+            try:
+                await scheduler.identity()
+            except OSError:
+                return False  # already gone
+            with suppress(OSError):  # it may close the connection before it answers
+                await scheduler.terminate()
+            return True
 
     try:
-        asyncio.run(asyncio.wait_for(terminate(), timeout))
-    except (OSError, TimeoutError):
-        return False  # already gone
-    return True
+        return asyncio.run(asyncio.wait_for(terminate(), timeout))
+    except TimeoutError:
+        return False
