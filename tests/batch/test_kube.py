@@ -5,6 +5,7 @@ with ``kubernetes-validate --strict`` for Kubernetes 1.32 and the newest version
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -12,48 +13,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import aiohttp
+import kmock
 import kubernetes_validate
 import pytest
 import yaml
+from kubevalidate import (  # tests/ is on pytest's pythonpath
+    VERSIONS,
+    NoAliases,
+    as_pod,
+    crd_schema,
+    unknown_fields,
+    validate_custom_resource,
+    validate_strict,
+)
+from wisehub.batch.errors import UnknownJobError
 from wisehub.batch.kube import (
     JOB_LABEL,
     USER_LABEL,
     daskautoscaler,
     daskjob,
     expired_daskjobs,
+    job_name,
     label_value,
 )
+from wisehub.batch.kubeclient import CANCELLED_LABEL, KubeJobs
 from wisehub.batch.state import JobRecord
-
-CRDS = Path("/work/shared/reference/dask-operator-crds")
-VERSIONS = ["1.32.0", kubernetes_validate.latest_version()]
-
-
-def crd_schema(name: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return version["schema"]["openAPIV3Schema"]
-
-
-IMPLICIT = ("apiVersion", "kind", "metadata")  # every object has them; CRDs omit them
-
-
-def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    """Keys the CRD's structural schema does not declare (the API server would drop them)."""
-    found = []
-    if isinstance(value, dict) and "properties" in schema:
-        for key, item in value.items():
-            if not path and key in IMPLICIT:
-                continue
-            if key not in schema["properties"]:
-                found.append(f"{path}.{key}")
-            else:
-                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
-    elif isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            found += unknown_fields(item, schema["items"], f"{path}[{index}]")
-    return found
 
 
 def records() -> list[JobRecord]:
@@ -65,19 +50,21 @@ def records() -> list[JobRecord]:
     ]
 
 
+BUILD = {"image": "registry.example/wisehub-singleuser:1.2.3",
+         "job_dir": "/home/jovyan/.wisehub/batch/job",
+         "env": {"WISEHUB_DATA_DIR": "/home/jovyan/.wisehub"},
+         "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "claim-ada"}}],
+         "volume_mounts": [{"name": "home", "mountPath": "/home/jovyan"}]}
+
+
 def build(record: JobRecord) -> dict[str, Any]:
-    home = {"name": "home", "persistentVolumeClaim": {"claimName": "claim-ada"}}
-    return daskjob(record, image="registry.example/wisehub-singleuser:1.2.3",
-                   job_dir=f"/home/jovyan/.wisehub/batch/{record.id}", namespace="wisehub",
-                   env={"WISEHUB_DATA_DIR": "/home/jovyan/.wisehub"}, volumes=[home],
-                   volume_mounts=[{"name": "home", "mountPath": "/home/jovyan"}])
+    return daskjob(record, namespace="wisehub", **BUILD)
 
 
 @pytest.mark.parametrize("record", records(), ids=["fixed", "adaptive"])
 def test_daskjob_validates_against_the_operator_crd(record):
     job = build(record)
-    jsonschema.validate(job, crd_schema("daskjob"))
-    assert unknown_fields(job, crd_schema("daskjob")) == []
+    validate_custom_resource(job)
     runner = job["spec"]["job"]["spec"]
     assert runner["restartPolicy"] == "Never"
     assert runner["activeDeadlineSeconds"] == -(-record.wall_time // 1)
@@ -91,8 +78,7 @@ def test_daskjob_validates_against_the_operator_crd(record):
         assert meta["labels"][USER_LABEL] == label_value(record.user)
         assert meta["labels"][JOB_LABEL] == record.id.lower()
     autoscaler = daskautoscaler(record, "wisehub")
-    jsonschema.validate(autoscaler, crd_schema("daskautoscaler"))
-    assert unknown_fields(autoscaler, crd_schema("daskautoscaler")) == []
+    validate_custom_resource(autoscaler)
     assert autoscaler["spec"]["maximum"] == record.workers
 
 
@@ -100,10 +86,8 @@ def test_a_misspelt_field_is_caught():
     job = build(records()[0])
     job["spec"]["job"]["spec"]["restartPolicyy"] = "Never"
     assert unknown_fields(job, crd_schema("daskjob")) == [".spec.job.spec.restartPolicyy"]
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
-           "spec": job["spec"]["job"]["spec"]}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(pod, VERSIONS[0], strict=True)
+        validate_strict(as_pod(job["spec"]["job"]["spec"]), VERSIONS[0])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -115,26 +99,18 @@ def test_pod_specs_pass_kubernetes_validate_strict(record, version, tmp_path):
             "scheduler": cluster["scheduler"]["spec"]}
     files = []
     for role, spec in pods.items():
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": f"{job['metadata']['name']}-{role}",
-                            "labels": job["metadata"]["labels"]}, "spec": spec}
-        kubernetes_validate.validate(pod, version, strict=True)
+        pod = as_pod(spec, f"{job['metadata']['name']}-{role}", job["metadata"]["labels"])
+        validate_strict(pod, version)
         files.append(tmp_path / f"{role}.yaml")
-        files[-1].write_text(yaml.dump(pod, Dumper=_NoAliases))
+        files[-1].write_text(yaml.dump(pod, Dumper=NoAliases))
     cli = subprocess.run([Path(sys.executable).with_name("kubernetes-validate"), "--strict",
                           "-k", version, *map(str, files)], capture_output=True, text=True,
                          timeout=300)
     assert cli.returncode == 0 and cli.stdout.count(" passed for resource pod/") == 3, \
         cli.stdout + cli.stderr
     service = cluster["scheduler"]["service"]
-    kubernetes_validate.validate({"apiVersion": "v1", "kind": "Service",
-                                  "metadata": {"name": "s"}, "spec": service}, version,
-                                 strict=True)
-
-
-class _NoAliases(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    validate_strict({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                     "spec": service}, version)
 
 
 def test_retention_removes_only_our_finished_jobs_past_it():
@@ -152,3 +128,90 @@ def test_retention_removes_only_our_finished_jobs_past_it():
              item("theirs", "Successful", "2026-01-01T00:00:00Z", labels={"app": "other"})]
     assert expired_daskjobs(items, now=now, retention=7 * 86400) == ["old-failed", "old-ok"]
     assert json.dumps(items)  # the function left its input alone (plain data)
+
+
+def _sent_objects(stand_in: kmock.KubernetesEmulator) -> list[dict[str, Any]]:
+    return [r.data for r in stand_in if r.method == "POST"]
+
+
+def test_kube_client_against_a_stand_in_api_server():
+    """STAND-IN: kmock's in-memory Kubernetes emulator, not a real API server (none can run
+    here), and the test plays the dask-kubernetes operator by writing the status it would
+    write. It checks the client's calls and how it reads them, not what a control plane does."""
+    fixed, adaptive = records()
+    bob_job = JobRecord.new("bob", kind="function", target="m:f", wall_time=60)
+    ada = fixed.user
+
+    async def operator_sets(stand_in, record, **status) -> None:
+        url = f"{stand_in.url}/apis/kubernetes.dask.org/v1/namespaces/wisehub/daskjobs/" \
+              f"{job_name(record)}/status"
+        async with aiohttp.ClientSession() as session, session.patch(
+                url, json={"status": status},
+                headers={"Content-Type": "application/merge-patch+json"}) as reply:
+            assert reply.status == 200, await reply.text()
+
+    async def scenario() -> None:
+        stand_in = kmock.KubernetesEmulator()
+        async with kmock.Server(stand_in):
+            api = KubeJobs(str(stand_in.url), "wisehub")
+            for record in (fixed, adaptive, bob_job):
+                await api.submit(record, **BUILD)
+            # Every object sent is a valid DaskJob / DaskAutoscaler of the operator's CRDs.
+            sent = _sent_objects(stand_in)
+            assert sorted(o["kind"] for o in sent) == ["DaskAutoscaler", "DaskJob", "DaskJob",
+                                                       "DaskJob"]
+            for obj in sent:
+                validate_custom_resource(obj)
+                if obj["kind"] == "DaskJob":
+                    runner = obj["spec"]["job"]["spec"]
+                    assert runner["restartPolicy"] == "Never"
+                    assert runner["activeDeadlineSeconds"] > 0
+                    validate_strict(as_pod(runner), VERSIONS[-1])
+
+            assert await api.status(ada, fixed.id) == "queued"  # no status written yet
+            await operator_sets(stand_in, fixed, jobStatus="ClusterCreated")
+            assert await api.status(ada, fixed.id) == "queued"
+            await operator_sets(stand_in, fixed, jobStatus="Running",
+                                startTime="2026-03-01T00:00:00Z")
+            assert await api.status(ada, fixed.id) == "running"
+            await operator_sets(stand_in, fixed, jobStatus="Successful",
+                                endTime="2026-03-01T02:00:00Z")
+            assert await api.status(ada, fixed.id) == "succeeded"
+            # Failed at the deadline (90.5 s, rounded up) is timed-out.
+            await operator_sets(stand_in, adaptive, jobStatus="Failed",
+                                startTime="2026-03-01T00:00:00Z",
+                                endTime="2026-03-01T00:01:31Z")
+            assert await api.status(adaptive.user, adaptive.id) == "timed-out"
+            await operator_sets(stand_in, bob_job, jobStatus="Running",
+                                startTime="2026-03-09T23:59:00Z")
+
+            # Each user reads their own jobs only; another's id is unknown, as a missing one.
+            assert [j["metadata"]["name"] for j in await api.jobs(ada)] == [job_name(fixed)]
+            for who, job_id in ((ada, bob_job.id), ("bob", fixed.id), (ada, "../../x")):
+                with pytest.raises(UnknownJobError):
+                    await api.status(who, job_id)
+            with pytest.raises(UnknownJobError):
+                await api.cancel(ada, bob_job.id)
+            assert await api.status("bob", bob_job.id) == "running"
+
+            # Cancelling: marked, then deleted; a finished job is left alone.
+            assert await api.cancel(ada, fixed.id) == "succeeded"
+            assert await api.cancel("bob", bob_job.id) == "cancelled"
+            assert await api.jobs("bob") == []  # deleted (the stand-in keeps no pods to end)
+            cancel_patch = [r.data for r in stand_in if r.method == "PATCH"
+                            and r.name == job_name(bob_job) and r.subresource is None]
+            assert cancel_patch == [{"metadata": {"labels": {CANCELLED_LABEL: "true"}}}]
+
+            # Retention: finished jobs ended more than a week ago go (with the autoscaler).
+            now = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)  # a week after 01:00
+            assert await api.cleanup(7 * 86400, now=now) == [job_name(adaptive)]
+            assert [j["metadata"]["name"] for j in await api.jobs()] == [job_name(fixed)]
+            later = datetime(2026, 3, 9, tzinfo=UTC)
+            assert await api.cleanup(7 * 86400, now=later) == [job_name(fixed)]
+            assert await api.jobs() == []
+            deleted = sorted((r.url.path.split("/")[-2], r.name) for r in stand_in
+                             if r.method == "DELETE")
+            assert ("daskautoscalers", job_name(adaptive)) in deleted
+            assert ("daskjobs", job_name(adaptive)) in deleted
+
+    asyncio.run(scenario())

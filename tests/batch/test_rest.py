@@ -3,8 +3,8 @@ server stopping and the hub (with its services) restarting; then they are collec
 the REST API and from a new kernel. Another user gets 404 for all of it.
 
 Starts: a JupyterHub + configurable-http-proxy on 127.0.0.1 (the launcher behind ``wisehub
-up``), a single-user server, and a hub service ``batch`` serving ``wisehub.batch.api``, a
-stand-in for the compute service that will mount the same handlers at merge.
+up``), a single-user server, and the hub's compute service, which serves ``wisehub.batch.api``
+and makes each job's Dask cluster.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ def test_jobs_survive_server_stop_and_hub_restart_and_stay_private(batch_hub):
     assert "night 2024-05-05 total 10" in json.dumps(notebook)
     logs = _api(hub, ada_token, f"jobs/{nb_id}/logs?lines=500").text
     assert "distributed.worker" in logs and "==> supervisor <==" in logs
+    # Their clusters came from the compute service, outlived the server, and went with them.
+    assert "ended the job's cluster" in logs
+    assert _api(hub, ada_token, "clusters").json()["clusters"] == []
 
     # Bob sees nothing of Ada's: every route answers as for an unknown job.
     assert _api(hub, bob_token, "jobs").json() == {"jobs": []}

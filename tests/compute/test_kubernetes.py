@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from pathlib import Path
 
 import jsonschema
 import kmock
 import kubernetes_validate
 import pytest
-import yaml
+from kubevalidate import VERSIONS, crd_schema  # tests/ is on pytest's pythonpath
 from wisehub.compute.kubernetes import (
     CLUSTER_LABEL,
     OWNER_LABEL,
@@ -32,18 +31,10 @@ from wisehub.compute.kubernetes import (
 )
 from wisehub.compute.security import ClusterCredentials
 
-CRDS = Path("/work/shared/reference/dask-operator-crds")
-VERSIONS = ["1.32", kubernetes_validate.latest_version()]
 SPEC = ClusterSpec("c-abc123", "ada", "registry.example/wisehub/singleuser:2026.11",
                    workers=3, worker_cores=2, worker_memory=3 * 2**30, idle_timeout=900,
                    owner_pod={"name": "jupyter-ada", "uid": "0f6c1f7e-0000-4000-8000-1234"},
                    environment=(("WISEHUB_USER", "ada"),))
-
-
-def crd_schema(name: str) -> dict:
-    crd = yaml.safe_load((CRDS / f"{name}.yaml").read_text())
-    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return version["schema"]["openAPIV3Schema"]
 
 
 def test_cluster_and_autoscaler_validate_against_the_operator_crds():

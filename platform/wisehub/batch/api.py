@@ -1,11 +1,12 @@
-"""The batch REST API: tornado handlers meant to mount in the compute service, below
-``/services/compute/``: ``jobs``, ``jobs/<id>``, ``jobs/<id>/logs``, ``jobs/<id>/result``
-and ``POST jobs/<id>/cancel``.
+"""The batch REST API: tornado handlers that mount in the compute service, below
+``/services/compute/``: ``GET``/``POST jobs``, ``jobs/<id>``, ``jobs/<id>/logs``,
+``jobs/<id>/result`` and ``POST jobs/<id>/cancel``.
 
-Every request is authenticated by the hub (``HubOAuthenticated``: the caller's token or
-hub login cookie, scope ``access:services``), and served from the caller's own job
-directories only, so another user's job id answers 404, exactly like an unknown one. The
-application must carry a ``hub_auth`` setting (the compute service's ``HubOAuth``).
+Every request is authenticated as the compute service authenticates its own (the caller's
+token or hub login cookie, scope ``access:services!service=compute``; name and groups from
+the hub), and served from the caller's own job directories only, so another user's job id
+answers 404, exactly like an unknown one. The application must carry the compute service's
+``hub_auth`` and ``manager`` settings (``wisehub.compute.service.make_app``).
 
 >>> [pattern for pattern, *_ in handlers()][:2]
 ['jobs/?', 'jobs/([^/]+)/?']
@@ -14,15 +15,23 @@ application must carry a ``hub_auth`` setting (the compute service's ``HubOAuth`
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
-from wisehub.batch.errors import JobStateError, UnknownJobError
+from wisehub.batch.errors import (
+    BatchError,
+    JobSpecError,
+    JobStateError,
+    LimitError,
+    UnknownJobError,
+)
+from wisehub.batch.hubsubmit import NotHere, submit_for
 from wisehub.batch.local import LocalBackend
 from wisehub.batch.settings import BatchSettings
 from wisehub.batch.state import JobRecord
+from wisehub.compute.auth import AuthenticatedHandler
 from wisehub.config import Settings, get_settings
 
 PUBLIC = ("id", "user", "name", "kind", "target", "parameters", "workers", "adaptive",
@@ -36,37 +45,25 @@ def public(record: JobRecord) -> dict[str, Any]:
     return {key: data[key] for key in PUBLIC}
 
 
-class JobHandler(HubOAuthenticated, web.RequestHandler):
-    """Base: the authenticated caller's backend, JSON replies, errors as clear 4xx."""
+class JobHandler(AuthenticatedHandler):
+    """Base: the authenticated caller (``self.hub_user``, as the hub knows them), their
+    backend, JSON replies, errors as clear 4xx."""
 
-    def initialize(self, settings: Settings, batch: BatchSettings) -> None:
+    def initialize(self, settings: Settings, batch: BatchSettings) -> None:  # type: ignore[override]
+        super().initialize(self.application.settings["manager"])
         self.platform = settings
         self.batch = batch
 
-    def check_xsrf_cookie(self) -> None:
-        """Token-authenticated API calls carry no XSRF cookie; cookies alone cannot cancel:
-        ``cancel`` takes POST, which browsers do not send cross-site with our cookie."""
-
     @property
     def backend(self) -> LocalBackend:
-        user = self.current_user
-        if user.get("kind", "user") != "user":
-            raise web.HTTPError(403, "batch jobs belong to users; a service token has none")
-        groups = [g if isinstance(g, str) else g["name"] for g in user.get("groups", [])]
-        return LocalBackend(self.platform, self.batch, user=user["name"], groups=groups)
+        return LocalBackend(self.platform, self.batch, user=self.hub_user.name,
+                            groups=sorted(self.hub_user.groups))
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(data, default=str))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        err = kwargs.get("exc_info", (None, None))[1]
-        message = err.log_message if isinstance(err, web.HTTPError) and err.log_message \
-            else self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
 
     def call(self, action: Any, *args: Any) -> Any:
         try:
@@ -78,19 +75,37 @@ class JobHandler(HubOAuthenticated, web.RequestHandler):
 
 
 class JobsHandler(JobHandler):
-    """``GET jobs``: the caller's jobs."""
+    """``GET jobs``: the caller's jobs; ``POST jobs``: submit one (see
+    :class:`wisehub.batch.hubsubmit.JobRequest`)."""
 
-    @web.authenticated
     def get(self) -> None:
         backend = self.backend
         backend.cleanup()
         self.reply({"jobs": [public(r) for r in backend.records()]})
 
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as err:
+            raise web.HTTPError(400, f"the request body is not JSON: {err}") from None
+        try:
+            record = await submit_for(self.manager, self.hub_user, body,
+                                      settings=self.platform, batch=self.batch,
+                                      service_environment=os.environ)
+        except JobSpecError as err:
+            raise web.HTTPError(400, str(err)) from None
+        except LimitError as err:
+            raise web.HTTPError(429, str(err)) from None
+        except NotHere as err:
+            raise web.HTTPError(501, str(err)) from None
+        except BatchError as err:
+            raise web.HTTPError(503, str(err)) from None
+        self.reply(public(record), 201)
+
 
 class OneJobHandler(JobHandler):
     """``GET jobs/<id>``: one of the caller's jobs."""
 
-    @web.authenticated
     def get(self, job_id: str) -> None:
         self.reply(public(self.call(self.backend.record, job_id)))
 
@@ -98,7 +113,6 @@ class OneJobHandler(JobHandler):
 class LogsHandler(JobHandler):
     """``GET jobs/<id>/logs?lines=N``: the tail of its logs, as text."""
 
-    @web.authenticated
     def get(self, job_id: str) -> None:
         try:
             lines = int(self.get_argument("lines", "200"))
@@ -113,7 +127,6 @@ class LogsHandler(JobHandler):
 class ResultHandler(JobHandler):
     """``GET jobs/<id>/result``: the executed notebook, or a JSON-able return value."""
 
-    @web.authenticated
     def get(self, job_id: str) -> None:
         backend = self.backend
         record = self.call(backend.record, job_id)
@@ -130,7 +143,6 @@ class ResultHandler(JobHandler):
 class CancelHandler(JobHandler):
     """``POST jobs/<id>/cancel``: stop it; replies with its record."""
 
-    @web.authenticated
     def post(self, job_id: str) -> None:
         self.reply(public(self.call(self.backend.cancel, job_id)))
 

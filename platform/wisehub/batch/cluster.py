@@ -1,23 +1,36 @@
 """The job's own Dask cluster: acquired by the runner through one function.
 
-Locally it is a TLS-secured ``LocalCluster`` with throwaway credentials (distributed's
-``Security.temporary()``), sized like ``wh.cluster()`` sizes one. The credentials are also
-written, 0600, into the job directory, with the Dask settings that point at them, so a
-notebook's kernel (a separate process) reaches the same cluster with ``wh.cluster()`` and
-nobody without the files does. When the compute service takes over, only
-:func:`job_cluster` changes.
+Under a hub the compute service made it at submit time, within the owner's compute limits and
+counted against them: its address and TLS credentials are in the job directory
+(``cluster.json``, 0600), and the job ends it (:func:`release_cluster`) when it is over.
+Elsewhere it is a TLS-secured ``LocalCluster`` with throwaway credentials (distributed's
+``Security.temporary()``), sized like ``wh.cluster()`` sizes one. Either way the credentials
+are also written, 0600, into the job directory, with the Dask settings that point at them, so
+a notebook's kernel (a separate process) reaches the same cluster with ``wh.cluster()`` and
+nobody without the files does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from distributed import Client, LocalCluster
+from distributed.core import rpc
 from distributed.security import Security
 
+from wisehub.batch.state import CLUSTER
 from wisehub.compute import local_size
+from wisehub.compute.security import ClusterCredentials, write_private
+
+KEEP_BUSY_S = 60.0
+"""How often a job touches its service cluster, whose scheduler would close itself after the
+compute idle timeout while the job works without Dask."""
 
 
 def cluster_options(workers: int, adaptive: bool) -> dict[str, object]:
@@ -33,9 +46,26 @@ def cluster_options(workers: int, adaptive: bool) -> dict[str, object]:
 
 
 def _write_private(path: Path, text: str) -> Path:
-    path.touch(mode=0o600)
-    path.write_text(text)
+    write_private(path, text)
     return path
+
+
+def write_connection(directory: Path, cluster_id: str, address: str,
+                     credentials: ClusterCredentials) -> None:
+    """Keep a service cluster's address and credentials in the job directory (0600)."""
+    write_private(directory / CLUSTER, json.dumps({
+        "cluster": cluster_id, "address": address, "credentials": credentials.as_dict()}))
+
+
+def read_connection(directory: Path) -> dict[str, Any] | None:
+    """The service cluster of a job (None: the job starts its own LocalCluster).
+
+    >>> import tempfile
+    >>> read_connection(Path(tempfile.mkdtemp())) is None
+    True
+    """
+    path = directory / CLUSTER
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def connection_env(security: Security, address: str, tls_dir: Path) -> dict[str, str]:
@@ -51,13 +81,70 @@ def connection_env(security: Security, address: str, tls_dir: Path) -> dict[str,
             "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(key)}
 
 
+def _noop() -> None:
+    return None
+
+
 @contextmanager
-def job_cluster(workers: int, adaptive: bool, tls_dir: Path
+def _kept_busy(client: Client, every: float = KEEP_BUSY_S) -> Iterator[None]:
+    """Run a no-op task every ``every`` s while the job runs, so its cluster is not idle."""
+    done = threading.Event()
+
+    def touch() -> None:
+        while not done.wait(every):
+            try:
+                client.submit(_noop, pure=False).result(timeout=every)
+            except Exception:  # the job notices a lost cluster itself
+                return
+
+    thread = threading.Thread(target=touch, name="wisehub-batch-keep-busy", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+@contextmanager
+def job_cluster(workers: int, adaptive: bool, directory: Path
                 ) -> Iterator[tuple[Client, dict[str, str]]]:
-    """A client on the job's new cluster, and the env vars for its kernels; closed after."""
+    """A client on the job's cluster, and the env vars for its kernels; closed after."""
+    tls_dir = directory / "tls"
+    connection = read_connection(directory)
+    if connection is not None:
+        security = ClusterCredentials.from_dict(connection["credentials"]).security()
+        with Client(connection["address"], security=security) as client, _kept_busy(client):
+            yield client, connection_env(security, connection["address"], tls_dir)
+        return
     security = Security.temporary()
     with LocalCluster(security=security, **cluster_options(workers, adaptive)) as cluster:
         if adaptive:
             cluster.adapt(minimum=1, maximum=workers)
         with Client(cluster, security=security) as client:
             yield client, connection_env(security, cluster.scheduler_address, tls_dir)
+
+
+def release_cluster(directory: Path, timeout: float = 30) -> bool:
+    """End a job's service cluster (scheduler and workers), if it has one and it still runs;
+    the compute service then forgets it and it no longer counts against the owner's limits.
+    Returns whether the cluster was asked to stop."""
+    connection = read_connection(directory)
+    if connection is None:
+        return False
+    security = ClusterCredentials.from_dict(connection["credentials"]).security()
+
+    async def terminate() -> bool:
+        async with rpc(connection["address"], timeout=10,
+                       connection_args=security.get_connection_args("client")) as scheduler:
+            try:
+                await scheduler.identity()
+            except OSError:
+                return False  # already gone
+            with suppress(OSError):  # it may close the connection before it answers
+                await scheduler.terminate()
+            return True
+
+    try:
+        return asyncio.run(asyncio.wait_for(terminate(), timeout))
+    except TimeoutError:
+        return False

@@ -13,10 +13,10 @@ import pickle
 import shutil
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cloudpickle
 
@@ -25,11 +25,12 @@ from wisehub.batch.launch import start_detached
 from wisehub.batch.limits import check_limits
 from wisehub.batch.process import alive, group_alive, stop_job
 from wisehub.batch.retention import expired
-from wisehub.batch.settings import BatchSettings
+from wisehub.batch.settings import BatchLimits, BatchSettings
 from wisehub.batch.state import (
     ACTIVE,
     CALL,
     CANCELLED,
+    CLUSTER,
     FAILED,
     OUTPUT_NOTEBOOK,
     RESULT_FILE,
@@ -49,12 +50,25 @@ from wisehub.config import Settings, get_settings
 START_GRACE_S = 120.0  # a queued job whose supervisor has not written its pid yet is not lost
 
 
+class ClusterLease(Protocol):
+    """Where a job's cluster comes from when it is not its own LocalCluster (the compute
+    service): taken after the limits pass, given back if the job does not start."""
+
+    def acquire(self, record: JobRecord, directory: Path) -> None:
+        """Make the job's cluster and write its connection into ``directory``."""
+
+    def release(self) -> None:
+        """Remove the cluster again (the job could not be started)."""
+
+
 class LocalBackend:
     """One user's batch jobs on this machine."""
 
     def __init__(self, settings: Settings | None = None, batch: BatchSettings | None = None,
-                 *, user: str | None = None, groups: Sequence[str] | None = None) -> None:
+                 *, user: str | None = None, groups: Sequence[str] | None = None,
+                 environment: Mapping[str, str] | None = None) -> None:
         self.settings = settings or get_settings()
+        self.environment = environment
         self.batch = batch or BatchSettings()
         self.user = user or self.settings.user
         self.groups = list(self.settings.groups if groups is None else groups)
@@ -62,13 +76,18 @@ class LocalBackend:
 
     # ----------------------------------------------------------------- submit
     def job_environment(self) -> dict[str, str]:
-        """The job's environment: the submitter's, with these settings and this user."""
-        return {**os.environ, **self.settings.environment(), "WISEHUB_USER": self.user,
+        """The job's environment: the submitter's (or the one given), with these settings and
+        this user."""
+        base = os.environ if self.environment is None else self.environment
+        return {**base, **self.settings.environment(), "WISEHUB_USER": self.user,
                 "WISEHUB_GROUPS": ",".join(self.groups)}
 
-    def submit(self, record: JobRecord, call: dict[str, Any] | None = None) -> JobRecord:
-        """Check the limits, create the job and start its supervisor; return the record."""
-        limits = self.batch.limits_for(self.groups)
+    def submit(self, record: JobRecord, call: dict[str, Any] | bytes | None = None,
+               cluster: ClusterLease | None = None, limits: BatchLimits | None = None
+               ) -> JobRecord:
+        """Check the limits, create the job (its cluster from ``cluster`` if given) and start
+        its supervisor; return the record. Whatever fails leaves nothing queued."""
+        limits = limits or self.batch.limits_for(self.groups)
         with self.jobs.locked():
             self.cleanup()
             active = [r.id for r in self.records() if r.status in ACTIVE]
@@ -76,12 +95,23 @@ class LocalBackend:
                          wall_time=record.wall_time, active=active)
             self.jobs.create(record)
             directory = self.jobs.directory(record.id)
-            if call is not None:
-                path = directory / CALL
-                path.touch(mode=0o600)
-                path.write_bytes(cloudpickle.dumps(call))
-            start_detached(directory, self.batch.kill_grace, directory / SUPERVISOR_LOG,
-                           self.job_environment())
+            try:
+                if call is not None:
+                    path = directory / CALL
+                    path.touch(mode=0o600)
+                    path.write_bytes(call if isinstance(call, bytes) else cloudpickle.dumps(call))
+                if cluster is not None:
+                    cluster.acquire(record, directory)
+                try:
+                    start_detached(directory, self.batch.kill_grace, directory / SUPERVISOR_LOG,
+                                   self.job_environment())
+                except BaseException:
+                    if cluster is not None:
+                        cluster.release()
+                    raise
+            except BaseException:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
         return record
 
     # ------------------------------------------------------------------ reads
@@ -93,6 +123,7 @@ class LocalBackend:
             if record.status in ACTIVE:
                 if record.runner.get("pgid") and group_alive(record.runner["pgid"]):
                     stop_job(record.runner, self.batch.kill_grace)
+                self._release_cluster(job_id)
                 record.status, record.ended_at = FAILED, now()
                 record.message = "failed: its supervisor stopped unexpectedly"
                 record.error = record.error or self._tail(job_id, STDERR, 40)
@@ -104,6 +135,14 @@ class LocalBackend:
             return alive(record.supervisor)
         submitted = parse_time(record.submitted_at) or datetime.now(UTC)
         return (datetime.now(UTC) - submitted).total_seconds() < START_GRACE_S
+
+    def _release_cluster(self, job_id: str) -> None:
+        """End the compute-service cluster of a job whose supervisor cannot any more."""
+        directory = self.jobs.directory(job_id)
+        if (directory / CLUSTER).exists():
+            from wisehub.batch.cluster import release_cluster  # imports distributed
+
+            release_cluster(directory)
 
     def records(self) -> list[JobRecord]:
         """All of this user's jobs, oldest first."""
@@ -173,6 +212,7 @@ class LocalBackend:
         if not record.finished:
             if record.runner.get("pgid"):
                 stop_job(record.runner, self.batch.kill_grace)
+            self._release_cluster(job_id)
             record.status, record.ended_at = CANCELLED, now()
             record.message = "cancelled by its owner"
             self.jobs.save(record)

@@ -68,6 +68,15 @@ def _run_notebook(record: JobRecord, directory: Path) -> list[tuple[str, Path]]:
     return [(NOTEBOOK, output)]
 
 
+def _load_call(path: Path) -> dict[str, Any]:
+    """The pickled call; arguments the compute service passed on still packed (it never
+    unpickles what a user sends) are unpacked here, in the user's own job."""
+    call = pickle.loads(path.read_bytes())
+    if "packed" in call:
+        call = {"pickled": call.get("pickled"), **cloudpickle.loads(call["packed"])}
+    return call
+
+
 def _declared_outputs(record: JobRecord) -> list[tuple[str, Path]]:
     files = []
     for name in record.outputs:
@@ -85,14 +94,14 @@ def run(directory: Path) -> dict[str, Any]:
     record = read_record(directory)
     started = parse_time(record.started_at)
     os.chdir(record.cwd)
-    with job_cluster(record.workers, record.adaptive, directory / "tls") as (client, env):
+    with job_cluster(record.workers, record.adaptive, directory) as (client, env):
         os.environ.update(env)
         get_settings.cache_clear()
         try:
             if record.kind == "notebook":
                 files = _run_notebook(record, directory)
             else:
-                call = pickle.loads((directory / CALL).read_bytes())
+                call = _load_call(directory / CALL)
                 function = load_function(record.target, call["pickled"])
                 files = _save_result(directory, function(*call["args"], **call["kwargs"]))
         finally:

@@ -39,6 +39,7 @@ CALL, RESULT_FILE, RESULT_JSON = "call.pkl", "result.pkl", "result.json"
 OUTPUT_NOTEBOOK, OUTCOME = "output.ipynb", "outcome.json"
 STDOUT, STDERR, WORKER_LOG = "stdout.log", "stderr.log", "workers.log"
 SUPERVISOR_LOG = "supervisor.log"
+CLUSTER = "cluster.json"  # the compute service's cluster of the job (under a hub)
 
 JOB_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
 USER = re.compile(r"^[A-Za-z0-9._@-]+$")

@@ -13,15 +13,22 @@ wisehub.batch.errors.JobSpecError: function 'math:nope': module 'math' has no at
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import cloudpickle
+
+from wisehub.batch.errors import BatchError, JobSpecError, LimitError
 from wisehub.batch.job import Job, JobList
 from wisehub.batch.local import LocalBackend
-from wisehub.batch.spec import function_target, notebook_target, plain
+from wisehub.batch.spec import Target, function_target, notebook_target, plain
 from wisehub.batch.state import JobRecord
+
+if TYPE_CHECKING:
+    from wisehub.compute.api_client import ComputeAPI
 
 
 def _is_notebook(what: Any) -> bool:
@@ -53,6 +60,11 @@ def submit(what: Callable[..., Any] | str | Path, *args: Any, workers: int = 1,
     name
         A label for the job list.
 
+    Under a hub (a user server, where the compute service is known) the job is submitted
+    through the service: it checks your limits from the hub's groups, and the job's cluster
+    comes from it, counted with your other clusters. Elsewhere (or given ``backend``) the job
+    starts here, on a ``LocalCluster`` of its own.
+
     Raises
     ------
     JobSpecError
@@ -67,6 +79,13 @@ def submit(what: Callable[..., Any] | str | Path, *args: Any, workers: int = 1,
     >>> job.status()  # doctest: +SKIP
     'running'
     """
+    service = _compute_service() if backend is None else None
+    if service is not None:
+        made = _submit_to_service(service, what, args, kwargs, parameters, workers=workers,
+                                  adaptive=adaptive, wall_time=wall_time,
+                                  outputs=[str(o) for o in outputs], name=name)
+        if made is not None:
+            return made
     backend = backend or LocalBackend()
     limits = backend.batch.limits_for(backend.groups)
     common = {"workers": workers, "adaptive": adaptive, "name": name,
@@ -91,6 +110,55 @@ def submit(what: Callable[..., Any] | str | Path, *args: Any, workers: int = 1,
         call = {"args": args, "kwargs": kwargs, "pickled": target.pickled}
     backend.submit(record, call)
     return Job(backend, record.id)
+
+
+def _compute_service() -> ComputeAPI | None:
+    """The hub's compute service, inside a user server (distributed is imported only then)."""
+    from wisehub.compute.settings import URL_ENV
+
+    if not os.environ.get(URL_ENV):
+        return None
+    from wisehub.compute.api_client import ComputeAPI
+
+    return ComputeAPI.from_environment()
+
+
+def _encoded(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _submit_to_service(service: ComputeAPI, what: Any, args: tuple, kwargs: dict,
+                       parameters: Mapping[str, Any] | None, **common: Any) -> Job | None:
+    """Check here (the same messages, at once), then submit through the compute service;
+    None if it does not start jobs (system-users mode: they start here, as their owner)."""
+    body: dict[str, Any] = {**common, "cwd": os.getcwd(), "home": str(Path.home()),
+                            "environment": dict(os.environ)}
+    if _is_notebook(what):
+        if args:
+            raise TypeError("a notebook job takes parameters by name, not positional arguments")
+        params = {**(parameters or {}), **kwargs}
+        target: Target = notebook_target(what, params)
+        body["parameters"] = plain(params)
+    else:
+        if parameters:
+            raise TypeError("parameters= is for notebooks; pass a function's arguments directly")
+        target = function_target(what)
+        body.update(args=plain(list(args)), kwargs=plain(kwargs),
+                    call=_encoded(cloudpickle.dumps({"args": args, "kwargs": kwargs})))
+        if target.pickled is not None:
+            body["function"] = _encoded(target.pickled)
+    body["target"] = target.target
+    from wisehub.compute.api_client import ComputeError
+
+    try:
+        made = service.request("POST", "jobs", body)
+    except ComputeError as err:
+        if err.status == 501:
+            return None
+        reason = str(err).removeprefix(f"POST jobs: {err.status} ")
+        raise {400: JobSpecError, 429: LimitError}.get(err.status or 0, BatchError)(
+            reason) from None
+    return Job(LocalBackend(user=made["user"]), made["id"])
 
 
 def jobs(backend: LocalBackend | None = None) -> JobList:

@@ -21,6 +21,7 @@ from typing import Any
 from wisehub.batch.process import identity, stop_group, stop_job
 from wisehub.batch.state import (
     CANCELLED,
+    CLUSTER,
     FAILED,
     OUTCOME,
     RUNNING,
@@ -84,6 +85,19 @@ def _finish(directory: Path, record: JobRecord, code: int | None) -> None:
         record.message = f"failed: {_last_error(record.error) or f'exit code {code}'}"
 
 
+def _release(directory: Path) -> None:
+    """End the job's compute-service cluster, whatever ended the job."""
+    if (directory / CLUSTER).exists():
+        from wisehub.batch.cluster import release_cluster  # imports distributed: only here
+
+        try:
+            stopped = release_cluster(directory)
+        except Exception as err:  # the service's idle timeout still ends it
+            log(f"could not end the job's cluster: {err!r}")
+        else:
+            log("ended the job's cluster" if stopped else "the job's cluster had ended")
+
+
 def supervise(directory: Path, kill_grace: float) -> JobRecord:
     """Run the job in ``directory`` to its end and return its final record."""
     cancel = _Cancel()
@@ -119,6 +133,7 @@ def supervise(directory: Path, kill_grace: float) -> JobRecord:
     else:
         _finish(directory, record, code)
     stop_group(runner.pid, 1.0)  # workers or kernels the runner left behind
+    _release(directory)
     record.ended_at = now()
     write_record(directory, record)
     log(f"job {record.id} {record.status}: {record.message}")
@@ -133,6 +148,7 @@ def main(argv: list[str]) -> int:
         supervise(directory, grace)
     except BaseException as err:
         log(f"supervisor failed: {err!r}")
+        _release(directory)
         record = read_record(directory)
         if not record.finished:
             record.status, record.message, record.ended_at = FAILED, f"supervisor: {err}", now()

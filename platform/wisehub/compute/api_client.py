@@ -24,6 +24,9 @@ from wisehub.compute.settings import URL_ENV
 class ComputeError(RuntimeError):
     """The compute service refused a request; the message is the service's reason."""
 
+    status: int | None = None
+    """The HTTP status of the refusal."""
+
 
 class ComputeAPI:
     """Calls to the compute service at ``url`` with a hub ``token``."""
@@ -48,7 +51,9 @@ class ComputeAPI:
                 reason = reply.json().get("message", reply.text)
             except ValueError:
                 reason = reply.text[:300]
-            raise ComputeError(f"{method} {path}: {reply.status_code} {reason}")
+            error = ComputeError(f"{method} {path}: {reply.status_code} {reason}")
+            error.status = reply.status_code
+            raise error
         return reply.json() if reply.content else None
 
     def create(self, workers: int = 1, *, adaptive: bool = False, minimum: int = 1,

@@ -30,6 +30,10 @@ from wisehub.compute.records import ClusterRecord, Process
 from wisehub.compute.security import ClusterCredentials
 from wisehub.hub.ports import Ports
 
+_DETACHED = ("import subprocess, sys; print(subprocess.Popen(sys.argv[2:], "
+             "stdin=subprocess.DEVNULL, stdout=int(sys.argv[1]), stderr=subprocess.STDOUT, "
+             "start_new_session=True).pid)")
+
 
 class BackendError(RuntimeError):
     """A cluster's processes did not come up; the message says which and where the log is."""
@@ -136,11 +140,21 @@ class LocalBackend:
         with _open_log(directory / log_name) as out:
             if account is not None:
                 os.fchown(out.fileno(), *account)
-            child = subprocess.Popen([sys.executable, "-m", *args], cwd=directory, env=env,
-                                     stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     **kwargs)
-        return Process(child.pid, psutil.Process(child.pid).create_time())
+            if record.job is not None:
+                # A batch job's cluster outlives a stop of the hub (which ends the hub's
+                # descendants): a helper starts it and exits, so it belongs to nobody.
+                helper = subprocess.run(
+                    [sys.executable, "-I", "-c", _DETACHED, str(out.fileno()), sys.executable,
+                     "-m", *args], pass_fds=(out.fileno(),), cwd=directory, env=env,
+                    stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True,
+                    timeout=60, **kwargs)
+                pid = int(helper.stdout)
+            else:
+                pid = subprocess.Popen([sys.executable, "-m", *args], cwd=directory, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                       **kwargs).pid
+        return Process(pid, psutil.Process(pid).create_time())
 
     def _tls_args(self, record: ClusterRecord) -> list[str]:
         tls = self.directory(record) / "tls"

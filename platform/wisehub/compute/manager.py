@@ -77,11 +77,13 @@ class ClusterManager:
         return f"{self.prefix}clusters/{record.id}"
 
     # -- changes ---------------------------------------------------------------------------
-    async def create(self, user: HubUser, request: ClusterRequest) -> ClusterRecord:
-        """Reserve within ``user``'s limits, then start scheduler and workers."""
+    async def create(self, user: HubUser, request: ClusterRequest, job: str | None = None
+                     ) -> ClusterRecord:
+        """Reserve within ``user``'s limits, then start scheduler and workers. A batch
+        ``job``'s cluster outlives its owner's server (the job ends it)."""
         limits = self.settings.limits_for(user.groups)
         record = ClusterRecord(
-            id=f"c-{secrets.token_hex(6)}", owner=user.name,
+            id=f"c-{secrets.token_hex(6)}", owner=user.name, job=job,
             workers=request.workers if request.workers is not None else 1,
             adaptive=request.adaptive.model_dump() if request.adaptive else None,
             worker_cores=request.worker_cores or min(1, limits.worker_cores),
@@ -193,7 +195,7 @@ class ClusterManager:
                 reason = "its scheduler ended (idle timeout or crash)"
             elif now > record.created + record.lifetime:
                 reason = "its lifetime is over"
-            elif await self._owner_server_gone(record.owner):
+            elif not record.job and await self._owner_server_gone(record.owner):
                 reason = "its owner's server stopped"
             if reason:
                 await self.remove(record, reason)

@@ -47,6 +47,8 @@ class ClusterRecord:
     dashboard_port: int | None = None
     scheduler: Process | None = None
     worker_processes: dict[str, Process] = field(default_factory=dict)
+    job: str | None = None
+    """The batch job this cluster belongs to (it does not follow the owner's server)."""
 
     @property
     def demand(self) -> Demand:
@@ -61,7 +63,8 @@ class ClusterRecord:
                 "workers": self.workers, "adaptive": self.adaptive,
                 "worker_cores": self.worker_cores, "worker_memory": self.worker_memory,
                 "running_workers": len(self.worker_processes), "created": self.created,
-                "expires": self.created + self.lifetime, "idle_timeout": self.idle_timeout}
+                "expires": self.created + self.lifetime, "idle_timeout": self.idle_timeout,
+                "job": self.job}
 
     @classmethod
     def from_dict(cls, data: dict) -> ClusterRecord:
