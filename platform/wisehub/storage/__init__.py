@@ -5,6 +5,7 @@ staged-write protocol and :mod:`wisehub.storage.policy` for how the layout is en
 Names resolve on first use, so code that only needs local storage never imports s3fs.
 
 >>> from wisehub.config import Settings
+>>> from wisehub.storage import get_storage
 >>> store = get_storage(Settings(data_dir="/srv/wh"))
 >>> store.url("world/x.zarr")
 '/srv/wh/products/world/x.zarr'
