@@ -1,7 +1,7 @@
 """The dashboard of each cluster, proxied by the compute service to the cluster's owner only.
 
-The scheduler serves its dashboard on 127.0.0.1 under the prefix
-``/services/compute/clusters/<id>``, so the page, its assets and its websocket keep working
+The scheduler serves its dashboard (on 127.0.0.1, or at its Service in Kubernetes) under the
+prefix ``/services/compute/clusters/<id>``, so the page, its assets and its websocket keep working
 unchanged behind the hub's proxy; this module forwards them after checking the caller.
 """
 
@@ -27,9 +27,10 @@ class _Owned:
             record = self.manager.get(self.hub_user, cluster_id, own=True)
         except NotFound as err:
             raise web.HTTPError(404, str(err)) from None
-        if not record.dashboard_port:
+        base = self.manager.backend.dashboard_url(record)
+        if base is None:
             raise web.HTTPError(503, f"cluster {cluster_id} has no dashboard yet")
-        return f"{scheme}://127.0.0.1:{record.dashboard_port}{self.request.uri}"
+        return f"{scheme}{base.removeprefix('http')}{self.request.uri}"
 
 
 class DashboardHandler(_Owned, AuthenticatedHandler):

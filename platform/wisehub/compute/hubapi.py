@@ -47,10 +47,42 @@ class HubAPI:
                 raise
             found = None
         else:
-            model = json.loads(reply.body)
-            server = (model.get("servers") or {}).get("")
-            started = server.get("started") if server else None
-            found = HubUser(model["name"], bool(model.get("admin")),
-                            frozenset(model.get("groups") or []), started)
+            found = self._user(json.loads(reply.body))
         self._cache[name] = (time.monotonic(), found)
         return found
+
+    async def running_servers(self) -> dict[str, str | None]:
+        """Every user whose default server runs (or starts), with when it started: one
+        paginated listing instead of a call per user.
+
+        Also refreshes the cache of the users it lists."""
+        found: dict[str, str | None] = {}
+        offset = 0
+        while True:
+            reply = await AsyncHTTPClient().fetch(
+                f"{self.api_url}/users?state=active&offset={offset}&limit=200",
+                request_timeout=120,
+                headers={"Authorization": f"token {self.token}",
+                         "Accept": "application/jupyterhub-pagination+json"})
+            page = json.loads(reply.body)
+            items = page["items"] if isinstance(page, dict) else page
+            now = time.monotonic()
+            for model in items:
+                server = (model.get("servers") or {}).get("")
+                if server is None:
+                    continue
+                user = self._user(model)
+                found[user.name] = user.server_started
+                self._cache[user.name] = (now, user)
+            following = page.get("_pagination", {}).get("next") if isinstance(page, dict) \
+                else None
+            if not following or not items:
+                return found
+            offset = following["offset"]
+
+    @staticmethod
+    def _user(model: dict) -> HubUser:
+        server = (model.get("servers") or {}).get("")
+        return HubUser(model["name"], bool(model.get("admin")),
+                       frozenset(model.get("groups") or []),
+                       server.get("started") if server else None)

@@ -47,6 +47,10 @@ class ClusterRecord:
     dashboard_port: int | None = None
     scheduler: Process | None = None
     worker_processes: dict[str, Process] = field(default_factory=dict)
+    image: str | None = None
+    """Kubernetes: the image the cluster's pods run."""
+    owner_pod: dict[str, str] | None = None
+    """Kubernetes: ``{"name", "uid"}`` of the owner's server pod."""
 
     @property
     def demand(self) -> Demand:
