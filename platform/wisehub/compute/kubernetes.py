@@ -161,6 +161,19 @@ def pod_specs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [manifest["spec"]["scheduler"]["spec"], manifest["spec"]["worker"]["spec"]]
 
 
+def _reason(text: str) -> str:
+    """What an error reply says: a Status's message, else its last line (short).
+
+    >>> _reason('{"kind": "Status", "message": "daskclusters \\"x\\" not found"}')
+    'daskclusters "x" not found'
+    """
+    try:
+        return str(json.loads(text)["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        lines = [line for line in text.splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
+
+
 class KubeError(RuntimeError):
     """The API server refused a call; the message has its status and reason."""
 
@@ -198,7 +211,7 @@ class KubeAPI:
                 headers=headers, params=params, ssl=self.ssl) as reply:
             text = await reply.text()
             if reply.status >= 400:
-                raise KubeError(f"{method} {url}: {reply.status} {text[:300]}")
+                raise KubeError(f"{method} {url}: {reply.status} {_reason(text)}")
             return json.loads(text) if text else None
 
     async def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
