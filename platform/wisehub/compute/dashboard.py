@@ -58,10 +58,16 @@ class DashboardSocketHandler(_Owned, AuthenticatedHandler, websocket.WebSocketHa
     """The dashboard's websocket (Bokeh's live updates), relayed both ways."""
 
     upstream_socket: websocket.WebSocketClientConnection | None = None
+    target: str = ""
+
+    async def get(self, cluster_id: str, path: str) -> None:
+        # Refuse another's cluster before the handshake (a 404), not after it.
+        self.target = self.upstream(cluster_id, "ws")
+        await super().get(cluster_id, path)
 
     async def open(self, cluster_id: str, _path: str) -> None:
         self.upstream_socket = await websocket.websocket_connect(
-            self.upstream(cluster_id, "ws"), on_message_callback=self._from_upstream,
+            self.target, on_message_callback=self._from_upstream,
             subprotocols=self.request.headers.get("Sec-WebSocket-Protocol", "").split(", ")
             if self.request.headers.get("Sec-WebSocket-Protocol") else None)
 
