@@ -7,6 +7,13 @@ makes the pods, replaces failed workers, adapts, and ends a cluster at its idle 
 Kubernetes removes a cluster whose owner's server pod is gone (its ownerReference). The
 service's own record of a cluster rides on the ``DaskCluster`` as an annotation, so a restarted
 service finds every cluster again from the API alone.
+
+>>> backend = KubeBackend(KubeAPI("https://kubernetes.default.svc", "wisehub"),
+...                       KubernetesSettings(image="wisehub/singleuser:1"))
+>>> backend.dashboard_url(ClusterRecord(id="c-1", owner="ada"))
+'http://c-1-scheduler.wisehub.svc:8787'
+>>> backend.spec(ClusterRecord(id="c-1", owner="ada")).image
+'wisehub/singleuser:1'
 """
 
 from __future__ import annotations

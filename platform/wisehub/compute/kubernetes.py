@@ -164,8 +164,8 @@ def pod_specs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 def _reason(text: str) -> str:
     """What an error reply says: a Status's message, else its last line (short).
 
-    >>> _reason('{"kind": "Status", "message": "daskclusters \\"x\\" not found"}')
-    'daskclusters "x" not found'
+    >>> _reason('{"kind": "Status", "message": "daskclusters x not found"}')
+    'daskclusters x not found'
     """
     try:
         return str(json.loads(text)["message"])[:300]
