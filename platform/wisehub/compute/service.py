@@ -194,7 +194,7 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
         handlers.insert(1, (prefix + pattern.lstrip("/"), handler, *rest))
     # The callback handler finds the same (process-wide) HubOAuth through .instance().
     auth = HubOAuth.instance(api_url=settings.hub_api_url, api_token=settings.hub_token,
-                             cache_max_age=60)
+                             cache_max_age=300)
     return web.Application(handlers, hub_auth=auth, manager=manager,
                            cookie_secret=os.urandom(32), xsrf_cookies=False,
                            login_url=auth.login_url)
