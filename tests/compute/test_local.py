@@ -71,3 +71,36 @@ def test_a_stack_larger_than_the_workers_memory_completes(local_cluster):
         assert median.data.npartitions == 32
         level = float(median.mean().compute())
     assert level == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_client_becomes_the_default_only_once_connected(local_cluster):
+    """A Client that fails to connect must leave Dask's global scheduler alone; a plain
+    distributed.Client sets it first and never sets it back."""
+    import socket
+
+    from distributed import default_client
+    from wisehub.compute.linked import LinkedClient
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = dask.config.get("scheduler", None)
+    # Nobody listening; and a TLS address without credentials, which a plain Client fails
+    # with a TypeError that skips its own clean-up.
+    for address, error in ((f"tcp://127.0.0.1:{port}", OSError),
+                           (f"tls://127.0.0.1:{port}", TypeError)):
+        with pytest.raises(error):
+            LinkedClient(address, timeout=2)
+        assert dask.config.get("scheduler", None) == before
+    with pytest.raises(ValueError, match="No clients found"):
+        default_client()
+    with LinkedClient(local_cluster.scheduler_address) as client:
+        assert default_client() is client
+        assert dask.config.get("scheduler") == "dask.distributed"
+        assert da.ones(4, chunks=2).sum().compute() == 4  # a plain compute uses it
+    assert dask.config.get("scheduler", None) == before
+    with pytest.raises(ValueError, match="No clients found"):
+        default_client()
+    with LinkedClient(local_cluster.scheduler_address, set_as_default=False), \
+            pytest.raises(ValueError, match="No clients found"):
+        default_client()

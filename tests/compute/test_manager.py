@@ -125,11 +125,6 @@ def test_scale_beyond_the_limit_is_refused_and_changes_nothing(tmp_path):
     asyncio.run(scenario())
 
 
-def test_the_kubernetes_backend_is_refused_until_the_service_drives_it(tmp_path):
-    with pytest.raises(ValueError, match="drives only the local backend"):
-        ClusterManager(ComputeSettings(backend="kubernetes"), tmp_path, UNUSED_HUB)
-
-
 def test_system_users_mode_runs_the_cluster_as_its_owner(other_account):
     """As root with run_as_owner: processes, directory and TLS files are the owner's, and a
     log replaced by a symlink is refused rather than written through (root must not follow

@@ -300,3 +300,87 @@ def test_a_restarted_service_rediscovers_live_clusters(hub: RunningHub):
         assert again.submit(sum, [20, 22]).result() == 42
     api.delete(made["id"])
     assert api.list() == []
+
+
+def _bokeh_socket(hub: RunningHub, link: str, token: str, page_token: str
+                  ) -> dict[str, object]:
+    """Open the dashboard's websocket through the hub with ``token``; what came back."""
+    async def talk() -> dict[str, object]:
+        url = hub.url.replace("http", "ws", 1).rstrip("/") + link + "/ws"
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            try:
+                async with session.ws_connect(
+                        url, protocols=("bokeh", page_token),
+                        headers={"Authorization": f"token {token}"}) as socket:
+                    first = await socket.receive(timeout=60)
+                    return {"opened": True, "first": first.data}
+            except aiohttp.WSServerHandshakeError as err:
+                return {"opened": False, "status": err.status}
+
+    return run(talk())
+
+
+def test_dashboard_websocket_relays_for_the_owner_only(hub: RunningHub):
+    """Bokeh's live updates (its websocket) come through the service's route to the owner;
+    another user's handshake is refused."""
+    owner, other = api_for(hub, unique("liz")), api_for(hub, unique("max"))
+    made = owner.create(0)
+    try:
+        page = requests.get(hub.url.rstrip("/") + made["dashboard_link"], timeout=60,
+                            headers={"Authorization": f"token {owner.token}"})
+        assert page.status_code == 200
+        page_token = re.search(r'"token":"([^"]+)"', page.text).group(1)
+        mine = _bokeh_socket(hub, made["dashboard_link"], owner.token, page_token)
+        assert mine["opened"], mine
+        assert '"msgtype":"ACK"' in str(mine["first"]).replace(" ", "")  # Bokeh's hello
+        theirs = _bokeh_socket(hub, made["dashboard_link"], other.token, page_token)
+        assert theirs == {"opened": False, "status": 404}
+    finally:
+        owner.delete(made["id"])
+
+
+@pytest.mark.browser
+def test_dashboard_opens_in_a_browser_for_its_owner_only(hub: RunningHub):
+    """Debian's chromium (Playwright), logged in through the hub's login form: the owner's
+    dashboard link renders the live Bokeh plots; another logged-in user gets a 404."""
+    from playwright.sync_api import expect, sync_playwright
+
+    owner_name, other_name = unique("nia"), unique("oz")
+    owner, _ = api_for(hub, owner_name), api_for(hub, other_name)
+    made = owner.create(1, memory="300MiB")
+    url = hub.url.rstrip("/") + made["dashboard_link"]
+
+    def logged_in(browser, user):
+        page = browser.new_context().new_page()
+        page.set_default_timeout(180_000)
+        page.goto(f"{hub.url}hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", "demo-password-for-tests")
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r"/(hub/spawn|hub/home|user/)"))
+        return page
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                         args=["--no-sandbox"])
+            expect.set_options(timeout=180_000)
+            try:
+                page = logged_in(browser, owner_name)
+                reply = page.goto(url)
+                assert reply is not None and reply.ok
+                page.wait_for_url(url)
+                expect(page).to_have_title(re.compile("Dask"))
+                # Bokeh draws only once its websocket (through the relay) delivers the document.
+                plot = page.locator("canvas").first
+                expect(plot).to_be_visible()
+                assert plot.evaluate("c => c.width") > 50
+                intruder = logged_in(browser, other_name)
+                refused = intruder.goto(url)
+                assert refused is not None and refused.status == 404
+                assert "no cluster" in intruder.content()
+            finally:
+                browser.close()
+    finally:
+        owner.delete(made["id"])

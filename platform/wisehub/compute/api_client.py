@@ -20,6 +20,26 @@ from wisehub.compute.linked import LinkedClient
 from wisehub.compute.security import ClusterCredentials
 from wisehub.compute.settings import URL_ENV
 
+POD_NAME_ENV = "WISEHUB_POD_NAME"
+POD_UID_ENV = "WISEHUB_POD_UID"
+"""Set in a user pod from the downward API (``metadata.name``, ``metadata.uid``)."""
+
+
+def server_identity() -> dict[str, Any]:
+    """What a Kubernetes user server tells the service about itself: its image (workers run
+    the same) and its pod (the cluster goes with it). Empty outside Kubernetes.
+
+    >>> server_identity() == {}
+    True
+    """
+    found: dict[str, Any] = {}
+    if image := os.environ.get("JUPYTER_IMAGE_SPEC"):
+        found["image"] = image
+    name, uid = os.environ.get(POD_NAME_ENV), os.environ.get(POD_UID_ENV)
+    if name and uid:
+        found["owner_pod"] = {"name": name, "uid": uid}
+    return found
+
 
 class ComputeError(RuntimeError):
     """The compute service refused a request; the message is the service's reason."""
@@ -66,7 +86,7 @@ class ComputeAPI:
             body["worker_cores"] = cores
         if memory is not None:
             body["worker_memory"] = dask.utils.parse_bytes(memory)
-        return self.request("POST", "clusters", body)
+        return self.request("POST", "clusters", {**body, **server_identity()})
 
     def list(self) -> list[dict]:
         """The caller's clusters (every cluster, for an admin)."""

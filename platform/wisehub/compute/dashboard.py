@@ -1,7 +1,7 @@
 """The dashboard of each cluster, proxied by the compute service to the cluster's owner only.
 
-The scheduler serves its dashboard on 127.0.0.1 under the prefix
-``/services/compute/clusters/<id>``, so the page, its assets and its websocket keep working
+The scheduler serves its dashboard (on 127.0.0.1, or at its Service in Kubernetes) under the
+prefix ``/services/compute/clusters/<id>``, so the page, its assets and its websocket keep working
 unchanged behind the hub's proxy; this module forwards them after checking the caller.
 """
 
@@ -27,9 +27,10 @@ class _Owned:
             record = self.manager.get(self.hub_user, cluster_id, own=True)
         except NotFound as err:
             raise web.HTTPError(404, str(err)) from None
-        if not record.dashboard_port:
+        base = self.manager.backend.dashboard_url(record)
+        if base is None:
             raise web.HTTPError(503, f"cluster {cluster_id} has no dashboard yet")
-        return f"{scheme}://127.0.0.1:{record.dashboard_port}{self.request.uri}"
+        return f"{scheme}{base.removeprefix('http')}{self.request.uri}"
 
 
 class DashboardHandler(_Owned, AuthenticatedHandler):
@@ -57,10 +58,16 @@ class DashboardSocketHandler(_Owned, AuthenticatedHandler, websocket.WebSocketHa
     """The dashboard's websocket (Bokeh's live updates), relayed both ways."""
 
     upstream_socket: websocket.WebSocketClientConnection | None = None
+    target: str = ""
+
+    async def get(self, cluster_id: str, path: str) -> None:
+        # Refuse another's cluster before the handshake (a 404), not after it.
+        self.target = self.upstream(cluster_id, "ws")
+        await super().get(cluster_id, path)
 
     async def open(self, cluster_id: str, _path: str) -> None:
         self.upstream_socket = await websocket.websocket_connect(
-            self.upstream(cluster_id, "ws"), on_message_callback=self._from_upstream,
+            self.target, on_message_callback=self._from_upstream,
             subprotocols=self.request.headers.get("Sec-WebSocket-Protocol", "").split(", ")
             if self.request.headers.get("Sec-WebSocket-Protocol") else None)
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,8 +29,15 @@ from wisehub.compute.security import FILES, ClusterCredentials
 
 GROUP = "kubernetes.dask.org"
 VERSION = "v1"
-OWNER_LABEL = "wisehub.io/owner"
-CLUSTER_LABEL = "wisehub.io/cluster"
+OWNER_LABEL = "wisehub.org/owner"
+"""The owner's label (the hub's ``KubeSettings.owner_label``: NetworkPolicies select by it);
+its value is KubeSpawner's safe slug of the user name, the exact name is an annotation."""
+OWNER_ANNOTATION = "wisehub.org/owner-name"
+CLUSTER_LABEL = "wisehub.org/cluster"
+RECORD_ANNOTATION = "wisehub.org/record"
+"""The service's description of the cluster (sizes, lifetime; no secrets), for rediscovery."""
+SCHEDULER_PORT = 8786
+DASHBOARD_PORT = 8787
 MANAGED_BY = {"app.kubernetes.io/managed-by": "wisehub-compute"}
 TLS_DIR = "/etc/dask/tls"
 PLURALS = {"DaskCluster": "daskclusters", "DaskAutoscaler": "daskautoscalers",
@@ -49,15 +58,27 @@ class ClusterSpec:
     owner_pod: dict[str, str] | None = None
     """``{"name": ..., "uid": ...}`` of the owner's server pod."""
     environment: tuple[tuple[str, str], ...] = ()
+    dashboard_prefix: str = ""
+    """The path the scheduler serves its dashboard under (the service's proxy route)."""
+    scheduler_cores: float = 1
+    scheduler_memory: int = 2**30
+    annotations: tuple[tuple[str, str], ...] = ()
+    credentials_secret: str | None = None
+    """The owner's own data-credentials Secret, whose keys become the pods' environment."""
 
     @property
     def labels(self) -> dict[str, str]:
-        """The labels every object of this cluster carries."""
-        return {**MANAGED_BY, OWNER_LABEL: self.owner, CLUSTER_LABEL: self.name}
+        """The labels every object (and pod) of this cluster carries."""
+        from kubespawner.slugs import safe_slug
+
+        return {**MANAGED_BY, OWNER_LABEL: safe_slug(self.owner, max_length=48),
+                CLUSTER_LABEL: self.name}
 
     def metadata(self, name: str | None = None) -> dict[str, Any]:
         """Object metadata: name, labels, and the ownerReference to the server pod."""
-        meta: dict[str, Any] = {"name": name or self.name, "labels": dict(self.labels)}
+        meta: dict[str, Any] = {"name": name or self.name, "labels": dict(self.labels),
+                                "annotations": {OWNER_ANNOTATION: self.owner,
+                                                **dict(self.annotations)}}
         if self.owner_pod:
             meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod",
                                         "name": self.owner_pod["name"],
@@ -83,6 +104,9 @@ def _secure_pod(pod: dict[str, Any], spec: ClusterSpec, role: str) -> None:
                                                  "defaultMode": 0o400}}]
     container = pod["containers"][0]
     container["env"] = [{"name": k, "value": v} for k, v in spec.environment]
+    if spec.credentials_secret:
+        container["envFrom"] = [{"secretRef": {"name": spec.credentials_secret,
+                                               "optional": True}}]
     container["volumeMounts"] = [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
     tls = ["--tls-ca-file", f"{TLS_DIR}/{FILES['ca']}", "--tls-cert", f"{TLS_DIR}/{FILES['cert']}",
            "--tls-key", f"{TLS_DIR}/{FILES['key']}", "--protocol", "tls"]
@@ -92,7 +116,11 @@ def _secure_pod(pod: dict[str, Any], spec: ClusterSpec, role: str) -> None:
                               "--memory-limit", str(spec.worker_memory)]
         container["resources"] = _resources(spec.worker_cores, spec.worker_memory)
     else:
-        container["resources"] = _resources(1, 2**30)
+        container["resources"] = _resources(spec.scheduler_cores, spec.scheduler_memory)
+        if spec.dashboard_prefix:
+            container["args"] += ["--dashboard-prefix", spec.dashboard_prefix]
+            for probe in ("readinessProbe", "livenessProbe"):
+                container[probe]["httpGet"]["path"] = f"{spec.dashboard_prefix}/health"
     container["securityContext"] = {"allowPrivilegeEscalation": False,
                                     "capabilities": {"drop": ["ALL"]}}
 
@@ -105,8 +133,9 @@ def cluster_manifest(spec: ClusterSpec) -> dict[str, Any]:
         name=spec.name, image=spec.image, n_workers=spec.workers,
         env={}, idle_timeout=spec.idle_timeout))
     cluster["metadata"] = spec.metadata()
-    _secure_pod(cluster["spec"]["worker"]["spec"], spec, "worker")
-    _secure_pod(cluster["spec"]["scheduler"]["spec"], spec, "scheduler")
+    for role in ("worker", "scheduler"):
+        cluster["spec"][role]["metadata"] = {"labels": dict(spec.labels)}
+        _secure_pod(cluster["spec"][role]["spec"], spec, role)
     cluster["spec"]["scheduler"]["service"]["selector"] = {
         "dask.org/cluster-name": spec.name, "dask.org/component": "scheduler"}
     return cluster
@@ -132,6 +161,19 @@ def pod_specs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [manifest["spec"]["scheduler"]["spec"], manifest["spec"]["worker"]["spec"]]
 
 
+def _reason(text: str) -> str:
+    """What an error reply says: a Status's message, else its last line (short).
+
+    >>> _reason('{"kind": "Status", "message": "daskclusters x not found"}')
+    'daskclusters x not found'
+    """
+    try:
+        return str(json.loads(text)["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        lines = [line for line in text.splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
+
+
 class KubeError(RuntimeError):
     """The API server refused a call; the message has its status and reason."""
 
@@ -147,6 +189,15 @@ class KubeAPI:
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.ssl = ssl
 
+    @classmethod
+    def in_cluster(cls, url: str, account_dir: Path, namespace: str | None = None) -> KubeAPI:
+        """The client of a service running in a pod: its service account's token and CA,
+        and its own namespace unless ``namespace`` is given."""
+        token = (account_dir / "token").read_text().strip()
+        context = ssl.create_default_context(cafile=str(account_dir / "ca.crt"))
+        return cls(url, namespace or (account_dir / "namespace").read_text().strip(), token,
+                   context)
+
     def _path(self, kind: str, name: str | None = None) -> str:
         base = ("/api/v1" if kind == "Secret" else f"/apis/{GROUP}/{VERSION}")
         path = f"{self.url}{base}/namespaces/{quote(self.namespace)}/{PLURALS[kind]}"
@@ -160,18 +211,30 @@ class KubeAPI:
                 headers=headers, params=params, ssl=self.ssl) as reply:
             text = await reply.text()
             if reply.status >= 400:
-                raise KubeError(f"{method} {url}: {reply.status} {text[:300]}")
+                raise KubeError(f"{method} {url}: {reply.status} {_reason(text)}")
             return json.loads(text) if text else None
 
     async def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Create ``manifest`` in the namespace."""
         return await self._call("POST", self._path(manifest["kind"]), manifest)
 
+    async def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        """One object (None if there is none)."""
+        try:
+            return await self._call("GET", self._path(kind, name))
+        except KubeError as err:
+            if " 404 " in str(err):
+                return None
+            raise
+
+    async def patch(self, kind: str, name: str, change: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``change`` into an object (a JSON merge patch)."""
+        return await self._call("PATCH", self._path(kind, name), change,
+                                "application/merge-patch+json")
+
     async def label(self, kind: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
         """Merge ``labels`` into an object's labels."""
-        return await self._call("PATCH", self._path(kind, name),
-                                {"metadata": {"labels": labels}},
-                                "application/merge-patch+json")
+        return await self.patch(kind, name, {"metadata": {"labels": labels}})
 
     async def delete(self, kind: str, name: str) -> None:
         """Delete an object (a missing one is not an error)."""
@@ -184,7 +247,10 @@ class KubeAPI:
     async def owned(self, kind: str, owner: str | None = None) -> list[dict[str, Any]]:
         """Objects of ``kind`` that this service manages (of ``owner``, if given): what a
         restarted service rediscovers."""
-        wanted = {**MANAGED_BY, **({OWNER_LABEL: owner} if owner else {})}
+        from kubespawner.slugs import safe_slug
+
+        wanted = {**MANAGED_BY, **({OWNER_LABEL: safe_slug(owner, max_length=48)}
+                                   if owner else {})}
         selector = ",".join(f"{k}={v}" for k, v in wanted.items())
         listing = await self._call("GET", self._path(kind), params={"labelSelector": selector})
         # Filter here too: the selector is the server's job, the guarantee is ours.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -25,18 +26,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psutil
+from distributed.core import rpc
 
-from wisehub.compute.records import ClusterRecord, Process
+from wisehub.compute.backend import BackendError
+from wisehub.compute.records import ClusterRecord, Process, RecordStore
 from wisehub.compute.security import ClusterCredentials
 from wisehub.hub.ports import Ports
+
+log = logging.getLogger("wisehub.compute")
 
 _DETACHED = ("import subprocess, sys; print(subprocess.Popen(sys.argv[2:], "
              "stdin=subprocess.DEVNULL, stdout=int(sys.argv[1]), stderr=subprocess.STDOUT, "
              "start_new_session=True).pid)")
-
-
-class BackendError(RuntimeError):
-    """A cluster's processes did not come up; the message says which and where the log is."""
 
 
 def alive(process: Process | None) -> bool:
@@ -105,12 +106,18 @@ def _read_scheduler_file(path: Path) -> dict | None:
         return None
 
 
-class LocalBackend:
-    """Start, scale and stop clusters as local processes under ``root``."""
+def _worker_number(name: str) -> int:
+    return int(name.rsplit("-w", 1)[1])
 
-    def __init__(self, root: Path, environment: dict[str, str] | None = None,
-                 run_as_owner: bool = False) -> None:
+
+class LocalBackend:
+    """Start, scale, supervise and stop clusters as local processes under ``root``; talk to
+    their schedulers with the credentials kept in ``store``."""
+
+    def __init__(self, root: Path, store: RecordStore,
+                 environment: dict[str, str] | None = None, run_as_owner: bool = False) -> None:
         self.root = root
+        self.store = store
         root.mkdir(mode=0o711 if run_as_owner else 0o700, parents=True, exist_ok=True)
         root.chmod(0o711 if run_as_owner else 0o700)
         self.environment = {**os.environ, **(environment or {})}
@@ -161,6 +168,12 @@ class LocalBackend:
         return ["--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / "cert.pem"),
                 "--tls-key", str(tls / "key.pem")]
 
+    async def start(self, record: ClusterRecord, credentials: ClusterCredentials,
+                    dashboard_prefix: str) -> None:
+        """Start the scheduler and ``record.workers`` workers; return once it is up."""
+        await self.start_scheduler(record, credentials, dashboard_prefix,
+                                   workers=[f"{record.id}-w{i}" for i in range(record.workers)])
+
     async def start_scheduler(self, record: ClusterRecord, credentials: ClusterCredentials,
                               dashboard_prefix: str, workers: Sequence[str] = (),
                               timeout: float = 180) -> None:
@@ -210,9 +223,76 @@ class LocalBackend:
         """Stop the named workers of a cluster."""
         end([record.worker_processes.pop(n) for n in names if n in record.worker_processes])
 
-    def stop(self, record: ClusterRecord) -> None:
-        """Stop every process of the cluster and remove its directory."""
+    def _stop_now(self, record: ClusterRecord) -> None:
         end([*record.worker_processes.values(), *([record.scheduler] if record.scheduler
                                                    else [])])
         record.worker_processes.clear()
         shutil.rmtree(self.directory(record), ignore_errors=True)
+
+    async def stop(self, record: ClusterRecord) -> None:
+        """Stop every process of the cluster and remove its directory."""
+        await asyncio.to_thread(self._stop_now, record)
+
+    async def scale(self, record: ClusterRecord) -> None:
+        """Start or retire workers to reach ``record.workers`` (adaptive: the manager sets
+        it within bounds, and :meth:`supervise` follows the scheduler's wish)."""
+        running = sorted(record.worker_processes, key=_worker_number)
+        target = record.workers
+        if target > len(running):
+            for _ in range(target - len(running)):
+                numbers = [_worker_number(n) for n in record.worker_processes]
+                self.start_worker(record, f"{record.id}-w{max(numbers, default=-1) + 1}")
+        elif target < len(running):
+            names = await self._scheduler_call(record, "workers_to_close",
+                                               n=len(running) - target, attribute="name")
+            names = [n for n in (names or []) if n in record.worker_processes]
+            names += [n for n in reversed(running) if n not in names][
+                :len(running) - target - len(names)]
+            await self._scheduler_call(record, "retire_workers", names=names,
+                                       close_workers=True)
+            await asyncio.to_thread(self.stop_workers, record, names)
+        self.store.save(record)
+
+    async def ended(self, records: list[ClusterRecord]) -> set[str]:
+        """Clusters whose scheduler process ended (its idle timeout, or a crash)."""
+        return {r.id for r in records if not alive(r.scheduler)}
+
+    async def supervise(self, record: ClusterRecord) -> None:
+        """Restart dead workers; follow the scheduler's adaptive target within bounds."""
+        for name, process in list(record.worker_processes.items()):
+            if not alive(process):
+                log.info("restarting worker %s", name)
+                del record.worker_processes[name]
+                self.start_worker(record, name)
+                self.store.save(record)
+        if not record.adaptive:
+            return
+        wanted = await self._scheduler_call(record, "adaptive_target")
+        if not isinstance(wanted, int):
+            return
+        target = min(max(wanted, record.adaptive["minimum"]), record.adaptive["maximum"])
+        if target != len(record.worker_processes):
+            record.workers = target
+            await self.scale(record)
+
+    async def rediscover(self, store: RecordStore
+                         ) -> tuple[list[ClusterRecord], list[ClusterRecord]]:
+        """Records of a previous run: those whose scheduler still runs, and the rest."""
+        records = store.load()
+        live = [r for r in records if r.status == "running" and alive(r.scheduler)]
+        return live, [r for r in records if r not in live]
+
+    def dashboard_url(self, record: ClusterRecord) -> str | None:
+        """The scheduler's dashboard on the loopback."""
+        return f"http://127.0.0.1:{record.dashboard_port}" if record.dashboard_port else None
+
+    async def _scheduler_call(self, record: ClusterRecord, method: str, **kwargs: object
+                              ) -> object:
+        assert record.address is not None
+        args = self.store.credentials(record.id).security().get_connection_args("client")
+        try:
+            async with rpc(record.address, connection_args=args, timeout=10) as scheduler:
+                return await asyncio.wait_for(getattr(scheduler, method)(**kwargs), 30)
+        except (OSError, TimeoutError) as err:
+            log.warning("scheduler of %s: %s failed: %s", record.id, method, err)
+            return None

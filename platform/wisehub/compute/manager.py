@@ -2,7 +2,9 @@
 every cluster's lifecycle (owner's server, lifetime, idle timeout, crashed processes).
 
 Limits are checked and the new cluster reserved under one lock, so concurrent requests can
-never together pass a limit; the slow part (starting processes) happens outside it.
+never together pass a limit; the slow part (starting the cluster) happens outside it. The
+clusters themselves are a backend's (:mod:`wisehub.compute.backend`): local processes, or
+the dask-kubernetes operator's resources.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import secrets
 import time
 from pathlib import Path
 
-from distributed.core import rpc
 from tornado.httpclient import HTTPClientError
 
+from wisehub.compute.backend import Backend
 from wisehub.compute.hubapi import HubAPI, HubUser
 from wisehub.compute.limits import Demand, check
-from wisehub.compute.localbackend import LocalBackend, alive
 from wisehub.compute.records import ClusterRecord, RecordStore
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
 from wisehub.compute.security import ClusterCredentials
@@ -32,24 +33,41 @@ class NotFound(LookupError):
     """No such cluster (or not one the caller may see)."""
 
 
+class Refused(ValueError):
+    """A request this hub does not grant (not a limit: e.g. an image it does not offer)."""
+
+
+def make_backend(settings: ComputeSettings, state_dir: Path, store: RecordStore,
+                 environment: dict[str, str] | None = None) -> Backend:
+    """The backend ``settings.backend`` names (Kubernetes: the service pod's own account)."""
+    if settings.backend == "kubernetes":
+        from wisehub.compute.kubebackend import KubeBackend
+        from wisehub.compute.kubernetes import KubeAPI
+
+        kube = settings.kubernetes
+        api = KubeAPI.in_cluster(kube.api_url, kube.service_account_dir, kube.namespace)
+        return KubeBackend(api, kube, environment)
+    from wisehub.compute.localbackend import LocalBackend
+
+    return LocalBackend(settings.runtime_dir or state_dir / "clusters", store, environment,
+                        run_as_owner=settings.run_as_owner)
+
+
 class ClusterManager:
-    """Every cluster of the service, on the local backend, with state under ``state_dir``."""
+    """Every cluster of the service, with state under ``state_dir``, on ``backend`` (default:
+    the one the settings name)."""
 
     def __init__(self, settings: ComputeSettings, state_dir: Path, hub: HubAPI,
                  prefix: str = "/services/compute/",
-                 environment: dict[str, str] | None = None) -> None:
-        if settings.backend != "local":
-            raise ValueError("compute.backend 'kubernetes': the builders and client exist "
-                             "(wisehub.compute.kubernetes), but the service drives only the "
-                             "local backend so far")
+                 environment: dict[str, str] | None = None,
+                 backend: Backend | None = None) -> None:
         self.settings = settings
         self.hub = hub
         self.prefix = prefix
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         state_dir.chmod(0o700)
         self.store = RecordStore(state_dir / "records")
-        self.backend = LocalBackend(settings.runtime_dir or state_dir / "clusters", environment,
-                                    run_as_owner=settings.run_as_owner)
+        self.backend = backend or make_backend(settings, state_dir, self.store, environment)
         self.records: dict[str, ClusterRecord] = {}
         self._owner_started: dict[str, str | None] = {}
         self._lock = asyncio.Lock()
@@ -77,9 +95,18 @@ class ClusterManager:
         return f"{self.prefix}clusters/{record.id}"
 
     # -- changes ---------------------------------------------------------------------------
+    def _image(self, request: ClusterRequest) -> str | None:
+        """The caller's image for the workers, if this hub offers it (Kubernetes only)."""
+        kube = self.settings.kubernetes
+        if self.settings.backend != "kubernetes" or request.image is None:
+            return None
+        if request.image not in (kube.image, *kube.images):
+            raise Refused(f"image {request.image!r} is not one this hub offers for workers")
+        return request.image
+
     async def create(self, user: HubUser, request: ClusterRequest, job: str | None = None
                      ) -> ClusterRecord:
-        """Reserve within ``user``'s limits, then start scheduler and workers. A batch
+        """Reserve within ``user``'s limits, then start the cluster on the backend. A batch
         ``job``'s cluster outlives its owner's server (the job ends it)."""
         limits = self.settings.limits_for(user.groups)
         record = ClusterRecord(
@@ -89,7 +116,9 @@ class ClusterManager:
             worker_cores=request.worker_cores or min(1, limits.worker_cores),
             worker_memory=request.worker_memory or min(2**30, limits.worker_memory),
             lifetime=limits.lifetime,
-            idle_timeout=min(request.idle_timeout or limits.idle_timeout, limits.idle_timeout))
+            idle_timeout=min(request.idle_timeout or limits.idle_timeout, limits.idle_timeout),
+            image=self._image(request),
+            owner_pod=request.owner_pod.model_dump() if request.owner_pod else None)
         if record.adaptive:
             record.workers = record.adaptive["minimum"]
         async with self._lock:
@@ -102,9 +131,7 @@ class ClusterManager:
             credentials = await asyncio.to_thread(ClusterCredentials.new)
             self.store.save_credentials(record.id, credentials)
             async with self._starting:
-                await self.backend.start_scheduler(
-                    record, credentials, self.dashboard_prefix(record),
-                    workers=[f"{record.id}-w{i}" for i in range(record.workers)])
+                await self.backend.start(record, credentials, self.dashboard_prefix(record))
         except BaseException:
             await self.remove(record, "failed to start")
             raise
@@ -122,92 +149,63 @@ class ClusterManager:
             check(limits, held, new)
             if request.adaptive is not None:
                 record.adaptive = request.adaptive.model_dump()
-                target = min(max(len(record.worker_processes), record.adaptive["minimum"]),
-                             record.adaptive["maximum"])
+                record.workers = min(max(len(record.worker_processes),
+                                         record.adaptive["minimum"]),
+                                     record.adaptive["maximum"])
             else:
                 record.adaptive = None
-                target = request.maximum
-            record.workers = target
+                record.workers = request.maximum
             self.store.save(record)
-        await self._resize(record, target)
+        await self.backend.scale(record)
 
     async def remove(self, record: ClusterRecord, reason: str) -> None:
-        """Stop a cluster's processes and forget it."""
+        """Stop a cluster and forget it."""
         log.info("removing cluster %s of %s: %s", record.id, record.owner, reason)
         self.records.pop(record.id, None)
-        await asyncio.to_thread(self.backend.stop, record)
+        await self.backend.stop(record)
         self.store.remove(record.id)
 
     def _held(self, owner: str, leave_out: str | None = None) -> list[Demand]:
         return [r.demand for r in self.records.values()
                 if r.owner == owner and r.id != leave_out]
 
-    @staticmethod
-    def _next_name(record: ClusterRecord) -> str:
-        numbers = [int(n.rsplit("-w", 1)[1]) for n in record.worker_processes]
-        return f"{record.id}-w{max(numbers, default=-1) + 1}"
-
-    async def _resize(self, record: ClusterRecord, target: int) -> None:
-        running = sorted(record.worker_processes, key=lambda n: int(n.rsplit("-w", 1)[1]))
-        if target > len(running):
-            for _ in range(target - len(running)):
-                self.backend.start_worker(record, self._next_name(record))
-        elif target < len(running):
-            names = await self._scheduler_call(record, "workers_to_close",
-                                               n=len(running) - target, attribute="name")
-            names = [n for n in (names or []) if n in record.worker_processes]
-            names += [n for n in reversed(running) if n not in names][
-                :len(running) - target - len(names)]
-            await self._scheduler_call(record, "retire_workers", names=names,
-                                       close_workers=True)
-            await asyncio.to_thread(self.backend.stop_workers, record, names)
-        self.store.save(record)
-
-    async def _scheduler_call(self, record: ClusterRecord, method: str, **kwargs: object
-                              ) -> object:
-        assert record.address is not None
-        args = self.credentials(record).security().get_connection_args("client")
-        try:
-            async with rpc(record.address, connection_args=args, timeout=10
-                           ) as scheduler:
-                return await asyncio.wait_for(getattr(scheduler, method)(**kwargs), 30)
-        except (OSError, TimeoutError) as err:
-            log.warning("scheduler of %s: %s failed: %s", record.id, method, err)
-            return None
-
     # -- lifecycle -------------------------------------------------------------------------
     async def rediscover(self) -> None:
-        """Adopt the clusters of a previous run whose scheduler still runs; remove the rest."""
-        for record in self.store.load():
-            if record.status == "running" and alive(record.scheduler):
-                self.records[record.id] = record
-                log.info("rediscovered cluster %s of %s", record.id, record.owner)
-            else:
-                await self.remove(record, "found dead or half-made after a restart")
+        """Adopt the clusters of a previous run that still run; remove the rest."""
+        live, dead = await self.backend.rediscover(self.store)
+        for record in live:
+            self.records[record.id] = record
+            log.info("rediscovered cluster %s of %s", record.id, record.owner)
+        for record in dead:
+            await self.remove(record, "found dead or half-made after a restart")
 
     async def check_once(self) -> None:
         """One round: remove clusters whose owner's server stopped, past their lifetime, or
-        whose scheduler ended (idle timeout, crash); restart dead workers; adapt."""
+        that ended (idle timeout, crash); let the backend look after the rest."""
         now = time.time()
-        for record in [r for r in self.records.values() if r.status == "running"]:
+        running = [r for r in self.records.values() if r.status == "running"]
+        ended = await self.backend.ended(running)
+        servers = await self._running_servers() if running else None
+        for record in running:
             reason = None
-            if not alive(record.scheduler):
-                reason = "its scheduler ended (idle timeout or crash)"
+            if record.id in ended:
+                reason = "it ended (idle timeout or crash)"
             elif now > record.created + record.lifetime:
                 reason = "its lifetime is over"
-            elif not record.job and await self._owner_server_gone(record.owner):
+            elif not record.job and await self._owner_server_gone(record.owner, servers):
                 reason = "its owner's server stopped"
             if reason:
                 await self.remove(record, reason)
-                continue
-            for name, process in list(record.worker_processes.items()):
-                if not alive(process):
-                    log.info("restarting worker %s", name)
-                    del record.worker_processes[name]
-                    self.backend.start_worker(record, name)
-                    self.store.save(record)
-            if record.adaptive:
-                await self._adapt(record)
+            else:
+                await self.backend.supervise(record)
+
+    async def _running_servers(self) -> dict[str, str | None] | None:
+        """Who has a server running, in one hub call (None if the hub does not answer)."""
+        try:
+            return await self.hub.running_servers()
+        except (OSError, HTTPClientError) as err:
+            log.warning("cannot list servers on the hub: %s", err)
+            return None
 
     async def _server_started(self, user: HubUser) -> str | None:
         """When ``user``'s server started, asked afresh (a cached answer may predate a
@@ -218,29 +216,32 @@ class ClusterManager:
             return user.server_started
         return found.server_started if found else None
 
-    async def _owner_server_gone(self, owner: str) -> bool:
-        known = self._owner_started.get(owner)
-        try:
-            user = await self.hub.user(owner, fresh=True)
-        except (OSError, HTTPClientError) as err:
+    async def _owner_server_gone(self, owner: str,
+                                 servers: dict[str, str | None] | None) -> bool:
+        """Whether the server the owner had when the cluster was made is gone. ``servers``
+        (from one listing) answers for owners with a server; the rest are asked one by one
+        (clusters made without a server are kept, unless their owner was deleted)."""
+        if servers is None:
             # A hub that is down or restarting says nothing about the server: keep clusters.
-            log.warning("cannot ask the hub about %s: %s", owner, err)
             return False
-        now = user.server_started if user else None
+        known = self._owner_started.get(owner)
+        if owner in servers:
+            now = servers[owner]
+        elif known is not None:
+            now = None
+        else:
+            try:
+                user = await self.hub.user(owner)
+            except (OSError, HTTPClientError) as err:
+                log.warning("cannot ask the hub about %s: %s", owner, err)
+                return False
+            if user is None:
+                return True
+            now = user.server_started
         if known is None:
             self._owner_started[owner] = now
-            return user is None
+            return False
         return now != known
-
-    async def _adapt(self, record: ClusterRecord) -> None:
-        wanted = await self._scheduler_call(record, "adaptive_target")
-        if not isinstance(wanted, int):
-            return
-        assert record.adaptive is not None
-        target = min(max(wanted, record.adaptive["minimum"]), record.adaptive["maximum"])
-        if target != len(record.worker_processes):
-            record.workers = target
-            await self._resize(record, target)
 
     async def run(self) -> None:
         """Check every ``poll_interval`` seconds, for ever."""

@@ -49,6 +49,10 @@ class ClusterRecord:
     worker_processes: dict[str, Process] = field(default_factory=dict)
     job: str | None = None
     """The batch job this cluster belongs to (it does not follow the owner's server)."""
+    image: str | None = None
+    """Kubernetes: the image the cluster's pods run."""
+    owner_pod: dict[str, str] | None = None
+    """Kubernetes: ``{"name", "uid"}`` of the owner's server pod."""
 
     @property
     def demand(self) -> Demand:

@@ -56,10 +56,26 @@ class ScaleRequest(BaseModel):
         return 1 if self.workers is None else self.workers
 
 
+class OwnerPod(BaseModel):
+    """The caller's server pod (Kubernetes), which the cluster's objects are owned by."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    uid: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 class ClusterRequest(ScaleRequest):
-    """A new cluster: its size, and optionally each worker's cores and memory (bytes)."""
+    """A new cluster: its size, and optionally each worker's cores and memory (bytes).
+
+    On Kubernetes the caller's server also names its image (workers run the same one, if the
+    hub offers it) and its pod (so the cluster goes with it); the local backend ignores both.
+    """
 
     worker_cores: float | int | None = Field(None, gt=0, le=MAX_CORES)
     worker_memory: int | None = Field(None, gt=0, le=MAX_MEMORY)
     idle_timeout: float | int | None = Field(None, gt=0, le=365 * 86400,
                                              description="seconds; at most the limit")
+    image: str | None = Field(None, min_length=1, max_length=512,
+                              description="the caller's server image (JUPYTER_IMAGE_SPEC)")
+    owner_pod: OwnerPod | None = None

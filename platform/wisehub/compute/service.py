@@ -42,11 +42,11 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 
 from wisehub.compute.auth import AuthenticatedHandler
+from wisehub.compute.backend import BackendError
 from wisehub.compute.dashboard import DashboardHandler, DashboardSocketHandler
 from wisehub.compute.hubapi import HubAPI
 from wisehub.compute.limits import LimitExceeded
-from wisehub.compute.localbackend import BackendError
-from wisehub.compute.manager import ClusterManager, NotFound
+from wisehub.compute.manager import ClusterManager, NotFound, Refused
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
 from wisehub.compute.settings import CONFIG_ENV, STATE_ENV, ComputeSettings
 
@@ -126,6 +126,8 @@ class ClustersHandler(APIHandler):
         except LimitExceeded as err:
             raise web.HTTPError(429 if err.limit in ("clusters", "workers", "cores", "memory")
                                 else 400, str(err)) from None
+        except Refused as err:
+            raise web.HTTPError(400, str(err)) from None
         except BackendError as err:
             raise web.HTTPError(503, str(err)) from None
         self.reply(self.describe(record), 201)
@@ -146,6 +148,8 @@ class ClusterHandler(APIHandler):
             await self.manager.scale(self.hub_user, record, request)
         except LimitExceeded as err:
             raise web.HTTPError(429, str(err)) from None
+        except BackendError as err:
+            raise web.HTTPError(503, str(err)) from None
         self.reply(self.describe(record))
 
     async def delete(self, cluster_id: str) -> None:
@@ -190,7 +194,7 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
         handlers.insert(1, (prefix + pattern.lstrip("/"), handler, *rest))
     # The callback handler finds the same (process-wide) HubOAuth through .instance().
     auth = HubOAuth.instance(api_url=settings.hub_api_url, api_token=settings.hub_token,
-                             cache_max_age=60)
+                             cache_max_age=300)
     return web.Application(handlers, hub_auth=auth, manager=manager,
                            cookie_secret=os.urandom(32), xsrf_cookies=False,
                            login_url=auth.login_url)

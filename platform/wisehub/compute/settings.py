@@ -56,6 +56,30 @@ class GroupLimits(BaseModel):
     idle_timeout: float | None = Field(None, gt=0)
 
 
+class KubernetesSettings(BaseModel):
+    """Where the Kubernetes backend makes its clusters, and which images workers may run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_url: str = Field("https://kubernetes.default.svc",
+                         description="the API server (in a pod: the cluster's own)")
+    namespace: str | None = Field(
+        None, description="namespace of the clusters (default: the service pod's own)")
+    service_account_dir: Path = Field(
+        Path("/var/run/secrets/kubernetes.io/serviceaccount"),
+        description="the service's token, CA and namespace (mounted in its pod)")
+    image: str = Field("ghcr.io/wisehub/singleuser:latest",
+                       description="worker image when the caller's server names none")
+    images: list[str] = Field(
+        default_factory=list, description="other images a caller's server may run (its "
+        "JUPYTER_IMAGE_SPEC): workers run the same one; any other is refused")
+    credentials_secret_template: str | None = Field(
+        "wisehub-user-{username}", description="the owner's data-credentials Secret (the "
+        "hub's KubeSettings.user_secret_template), given to their Dask pods as environment")
+    scheduler_cores: float = Field(1, gt=0, description="cores of each scheduler pod")
+    scheduler_memory: int = Field(2 * GiB, gt=0, description="memory of each scheduler pod")
+
+
 class ComputeSettings(BaseModel):
     """The ``compute:`` section of the platform settings."""
 
@@ -67,6 +91,8 @@ class ComputeSettings(BaseModel):
         default_factory=lambda: {"lab": GroupLimits(clusters=4, workers=8, cores=8,
                                                     memory=16 * GiB)},
         description="overrides by group")
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings,
+                                           description="the Kubernetes backend")
     poll_interval: float = Field(5, gt=0, description="seconds between lifecycle checks")
     run_as_owner: bool = Field(False, description="run Dask processes as the owner's OS account")
     runtime_dir: Path | None = Field(
