@@ -97,6 +97,10 @@ def test_two_users_compute_and_cannot_touch_each_other(hub: RunningHub):
     with bob_api.connect(bob_cluster["id"]) as bob_client:
         bob_client.wait_for_workers(1, timeout=120)
         assert bob_client.submit(pow, 3, 3).result() == 27
+        # Code on his workers finds none of the service's own credentials (its hub token).
+        seen = bob_client.run(lambda: sorted(k for k in __import__("os").environ
+                                             if k.startswith("JUPYTERHUB_")))
+        assert seen and all(names == [] for names in seen.values())
     # ... and sees, scales, deletes and connects to nothing of Ann's.
     assert [c["id"] for c in bob_api.list()] == [bob_cluster["id"]]
     for attempt in (lambda: bob_api.get(cluster_id),

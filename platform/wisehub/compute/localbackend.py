@@ -21,7 +21,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +31,7 @@ from distributed.core import rpc
 from wisehub.compute.backend import BackendError
 from wisehub.compute.records import ClusterRecord, Process, RecordStore
 from wisehub.compute.security import ClusterCredentials
+from wisehub.hub.credentials import LINEAGE_URL_ENV
 from wisehub.hub.ports import Ports
 
 log = logging.getLogger("wisehub.compute")
@@ -38,6 +39,27 @@ log = logging.getLogger("wisehub.compute")
 _DETACHED = ("import subprocess, sys; print(subprocess.Popen(sys.argv[2:], "
              "stdin=subprocess.DEVNULL, stdout=int(sys.argv[1]), stderr=subprocess.STDOUT, "
              "start_new_session=True).pid)")
+
+
+SERVICE_ONLY = ("JUPYTERHUB_", "WISEHUB_COMPUTE_")
+"""Variables of the service's own environment that never reach a cluster: its hub token and
+its configuration. User code runs on the workers (as the owner, with system users)."""
+
+
+def cluster_environment(service_environment: Mapping[str, str]) -> dict[str, str]:
+    """The environment a cluster's processes start with: the service's, without its hub
+    credentials and, when the lineage store is PostgreSQL, without the URL of the tables'
+    owner (the owner's store reaches workers pickled, with the owner's own role).
+
+    >>> env = cluster_environment({"PATH": "/bin", "JUPYTERHUB_API_TOKEN": "secret",
+    ...                            "WISEHUB_LINEAGE_DB_URL": "postgresql://hub:pw@db/l"})
+    >>> sorted(env)
+    ['PATH']
+    """
+    env = {k: v for k, v in service_environment.items() if not k.startswith(SERVICE_ONLY)}
+    if env.get(LINEAGE_URL_ENV, "").startswith("postgresql"):
+        del env[LINEAGE_URL_ENV]
+    return env
 
 
 def alive(process: Process | None) -> bool:
@@ -120,7 +142,7 @@ class LocalBackend:
         self.store = store
         root.mkdir(mode=0o711 if run_as_owner else 0o700, parents=True, exist_ok=True)
         root.chmod(0o711 if run_as_owner else 0o700)
-        self.environment = {**os.environ, **(environment or {})}
+        self.environment = cluster_environment({**os.environ, **(environment or {})})
         self.run_as_owner = run_as_owner
         self.ports = Ports()  # never the same port to two schedulers starting together
 
