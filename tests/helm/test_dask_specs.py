@@ -1,5 +1,8 @@
 """The Dask resources users get are valid for the operator's CRDs, and their pods for Kubernetes.
 
+The resources are the ones the product sends: the compute service's DaskCluster
+(:mod:`wisehub.compute.kubernetes`) and a batch job's DaskJob (:mod:`wisehub.batch.kube`).
+
 ``kubernetes-validate`` skips custom resources, so each DaskCluster/DaskJob is validated with
 jsonschema against the operator's resolved CRD (shared/reference/dask-operator-crds), and each
 pod spec inside it is wrapped in a v1 Pod and validated strictly.
@@ -13,8 +16,10 @@ import pytest
 import yaml
 from helmtools import KUBE_VERSIONS, REFERENCE
 from netpol import Endpoint, can_connect
+from wisehub.batch.kube import daskjob
+from wisehub.batch.state import JobRecord
+from wisehub.compute.kubernetes import ClusterSpec, cluster_manifest
 from wisehub.hub.kube import owner_dask_policy
-from wisehub.hub.kube_dask import dask_cluster, dask_job
 from wisehub.hub.kube_settings import KubeSettings
 
 IMAGE = "ghcr.io/wisehub/singleuser:0.1.0"
@@ -34,9 +39,10 @@ def pod_specs(resource: dict) -> dict[str, dict]:
 
 
 RESOURCES = {
-    "cluster": dask_cluster("alice", "alice-1", image=IMAGE, workers=4, cores=2, memory="8Gi"),
-    "job": dask_job("alice", "alice-night", image=IMAGE, command=["python", "-m", "run"],
-                    workers=2),
+    "cluster": cluster_manifest(ClusterSpec("alice-1", "alice", IMAGE, workers=4,
+                                            worker_cores=2, worker_memory=8 * 2**30)),
+    "job": daskjob(JobRecord.new("alice", kind="function", target="pipeline.nightly:reduce",
+                                 workers=2, wall_time=3600), image=IMAGE, job_dir="/home/alice/j"),
 }
 
 
@@ -54,9 +60,11 @@ def test_every_dask_pod_is_valid_and_confined(which: str, kube_version: str):
                "spec": spec}
         kubernetes_validate.validate(pod, kube_version, strict=True)
         assert spec["automountServiceAccountToken"] is False, role
+        assert spec["securityContext"]["runAsNonRoot"], role  # "restricted" pod security
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, role
         for container in spec["containers"]:
             sec = container["securityContext"]
-            assert sec["runAsNonRoot"] and sec["allowPrivilegeEscalation"] is False, role
+            assert sec["allowPrivilegeEscalation"] is False, role
             assert sec["capabilities"]["drop"] == ["ALL"], role
             assert set(container["resources"]) == {"requests", "limits"}, role
             assert container["image"] == IMAGE  # the user's own image: versions match

@@ -23,7 +23,7 @@ from locking import LOCK, REPO
 pytestmark = pytest.mark.images
 
 IMPORTS = [
-    "wisehub", "wisehub.hub.kube", "wisehub.hub.kube_dask", "wisehub.compute",
+    "wisehub", "wisehub.hub.kube", "wisehub.compute",
     "jupyterlab", "jupyter_server_proxy", "dask_labextension", "distributed", "dask.array",
     "astropy", "hvplot.xarray", "xarray", "zarr", "intake", "s3fs", "psycopg",
     "kubespawner", "dask_kubernetes.operator", "jupyterhub_idle_culler", "nativeauthenticator",

@@ -28,6 +28,7 @@ from dask_kubernetes.operator import make_cluster_spec
 
 from wisehub.batch.retention import expired
 from wisehub.batch.state import JobRecord
+from wisehub.compute.kubernetes import harden_pod
 
 GROUP, VERSION = "kubernetes.dask.org", "v1"
 USER_LABEL, JOB_LABEL = "wisehub.org/user", "wisehub.org/batch-job"
@@ -67,15 +68,6 @@ def _env(values: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": str(v)} for k, v in sorted(values.items())]
 
 
-def _harden(pod_spec: dict[str, Any], uid: int) -> dict[str, Any]:
-    pod_spec["automountServiceAccountToken"] = False
-    pod_spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": uid, "fsGroup": uid}
-    for container in pod_spec["containers"]:
-        container["securityContext"] = {"allowPrivilegeEscalation": False,
-                                        "capabilities": {"drop": ["ALL"]}}
-    return pod_spec
-
-
 def runner_pod_spec(record: JobRecord, *, image: str, job_dir: str,
                     env: Mapping[str, str] | None = None, cpu: str = "1", memory: str = "2G",
                     volumes: Iterable[dict[str, Any]] = (),
@@ -94,7 +86,7 @@ def runner_pod_spec(record: JobRecord, *, image: str, job_dir: str,
     spec = {"restartPolicy": "Never",
             "activeDeadlineSeconds": max(1, math.ceil(record.wall_time)),
             "containers": [container], "volumes": list(volumes)}
-    return _harden(spec, uid)
+    return harden_pod(spec, uid)
 
 
 def cluster_spec(record: JobRecord, *, image: str, env: Mapping[str, str] | None = None,
@@ -111,8 +103,8 @@ def cluster_spec(record: JobRecord, *, image: str, env: Mapping[str, str] | None
                               n_workers=1 if record.adaptive else record.workers,
                               resources=resources, env=_env(env or {}))
     spec = copy.deepcopy(built["spec"])
-    _harden(spec["worker"]["spec"], uid)
-    _harden(spec["scheduler"]["spec"], uid)
+    harden_pod(spec["worker"]["spec"], uid)
+    harden_pod(spec["scheduler"]["spec"], uid)
     spec["scheduler"]["metadata"] = {"labels": labels(record)}
     spec["worker"]["metadata"] = {"labels": labels(record)}
     return spec
