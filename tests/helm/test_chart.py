@@ -209,9 +209,11 @@ def test_compute_service_runs_the_kubernetes_backend_with_the_user_image(rendere
 
     env = _compute_env(rendered["default" if values.name == "values.yaml" else values.stem])
     config = json.loads(env[CONFIG_ENV]["value"])
-    kube = config.pop("kubernetes")  # the backend's own section (wisehub.compute.settings)
-    # The rest is the service's settings model as it stands.
-    assert ComputeSettings.model_validate(config).backend == "kubernetes"
+    # The whole config is what the service's settings model accepts.
+    settings = ComputeSettings.model_validate(config)
+    assert settings.backend == "kubernetes"
+    assert settings.kubernetes.image == config["kubernetes"]["image"]
+    kube = config["kubernetes"]
     image = yaml.safe_load(values.read_text()).get("jupyterhub", {}).get("singleuser", {}).get(
         "image") or yaml.safe_load((CHART / "values.yaml").read_text())["jupyterhub"][
         "singleuser"]["image"]

@@ -179,6 +179,9 @@ def test_each_users_pod_reads_only_their_own_secret_with_their_own_role(spawned,
         env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
         ref = env["WISEHUB_LINEAGE_DB_URL"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": f"wisehub-user-{name}", "key": "WISEHUB_LINEAGE_DB_URL"}
+        # The pod knows itself, so the compute service can make it its clusters' owner.
+        assert env["WISEHUB_POD_UID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.uid"}}
+        assert env["WISEHUB_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
         secret = got["secrets"][f"wisehub-user-{name}"]
         kubernetes_validate.validate(secret, kube_version, strict=True)
         kubernetes_validate.validate(pod, kube_version, strict=True)

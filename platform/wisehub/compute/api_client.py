@@ -18,10 +18,8 @@ from distributed import Client
 
 from wisehub.compute.linked import LinkedClient
 from wisehub.compute.security import ClusterCredentials
-from wisehub.compute.settings import URL_ENV
+from wisehub.compute.settings import POD_NAME_ENV, POD_UID_ENV, URL_ENV
 
-POD_NAME_ENV = "WISEHUB_POD_NAME"
-POD_UID_ENV = "WISEHUB_POD_UID"
 """Set in a user pod from the downward API (``metadata.name``, ``metadata.uid``)."""
 
 

@@ -24,6 +24,8 @@ STATE_ENV = "WISEHUB_COMPUTE_STATE"
 """The service's state directory."""
 URL_ENV = "WISEHUB_COMPUTE_URL"
 """Where user servers reach the service (set by the hub configuration)."""
+POD_NAME_ENV, POD_UID_ENV = "WISEHUB_POD_NAME", "WISEHUB_POD_UID"
+"""A user pod's own name and uid (Kubernetes' downward API): its clusters' ownerReference."""
 
 
 class Limits(BaseModel):

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import make_url
 from tornado import web
 
+from wisehub.compute.settings import POD_NAME_ENV, POD_UID_ENV
 from wisehub.config import Settings
 from wisehub.hub.credentials import ACCESS_KEY_ENV, LINEAGE_URL_ENV, SECRET_KEY_ENV
 from wisehub.hub.kube_settings import KubeSettings
@@ -250,7 +251,14 @@ class UserResources:
         await apply(spawner, "secret", secret)
         await apply(spawner, "network_policy", owner_dask_policy(name, self.kube))
         plain = {**spawner.environment, **self.extra_env}
-        spawner.environment = {**literal(plain), **secret_environment(secret)}
+        spawner.environment = {**literal(plain), **secret_environment(secret),
+                               **POD_IDENTITY}
+
+
+POD_IDENTITY = {env: {"name": env, "valueFrom": {"fieldRef": {"fieldPath": field}}}
+                for env, field in ((POD_NAME_ENV, "metadata.name"), (POD_UID_ENV, "metadata.uid"))}
+"""The pod's own name and uid from the downward API: the compute service makes them the owner
+of the user's Dask clusters, so Kubernetes removes the clusters with the pod."""
 
 
 def literal(env: dict[str, Any]) -> dict[str, Any]:
