@@ -280,11 +280,12 @@ def combine_tile(
     maxiters: int = 5,
     sigma_lower: float = 3.0,
     sigma_upper: float = 3.0,
+    dtype: type = np.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Combine ``data`` (frames first, any trailing shape) over axis 0.
 
-    Returns the combined values (float64, NaN where nothing survived) and the number of
-    frames that contributed to each pixel.
+    Returns the combined values (computed in float64, stored as ``dtype``, NaN where nothing
+    survived) and the number of frames that contributed to each pixel.
     """
     nframe = data.shape[0]
     shape = data.shape[1:]
@@ -295,7 +296,7 @@ def combine_tile(
                               else (np.zeros(1, dtype=np.bool_), 0))
     scale = np.ones(nframe) if scale is None else np.asarray(scale, dtype=np.float64)
     weights = np.ones(nframe) if weights is None else np.asarray(weights, dtype=np.float64)
-    out = np.empty(npix)
+    out = np.empty(npix, dtype=dtype)
     count = np.zeros(npix, dtype=np.int32)
     if method == MEAN:
         _mean_kernel(flat, stride, nframe, npix, flat_mask, mask_stride, has_mask, scale,

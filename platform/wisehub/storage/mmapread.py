@@ -5,17 +5,19 @@ The page cache already holds a local store's chunk files; copying them into fres
 ten times the arithmetic of a mean on this kind of machine. So for arrays whose chunks
 are stored raw (only the ``bytes`` codec, in this machine's byte order; plain or inside
 ``sharding_indexed`` shards), each dask task gets a read-only view of the memory-mapped chunk
-file itself. The dask chunks stay those of :func:`wisehub.storage.zarrio.read_chunks`:
-stored chunks of 16 MiB or more are a task each and reach the kernels as views; smaller
-ones are grouped into tasks of about 16 MiB, assembled from such views in one copy.
-Compressed arrays, other codecs and other filesystems keep zarr's own read path.
+file itself. The dask chunks are those of :func:`wisehub.storage.zarrio.read_chunks`, except
+that a stored chunk larger than a task is split into bands of whole rows (every frame of a
+band of the image plane, as a combine wants them), each still a view; dask's own rechunk
+would copy such slices. Small stored chunks are grouped into tasks of about 16 MiB,
+assembled from views in one copy. Compressed arrays, other codecs and other filesystems keep
+zarr's own read path.
 
 >>> import numpy as np, tempfile, xarray as xr
 >>> path = tempfile.mkdtemp() + "/s.zarr"
 >>> data = np.arange(2 * 2048 * 1024, dtype="f4").reshape(2, 2048, 1024)  # 16 MiB
 >>> ds = xr.Dataset({"a": (("f", "y", "x"), data)})
 >>> _ = ds.to_zarr(path, zarr_format=3, encoding={"a": {"compressors": None}})
->>> mapped = memory_mapped(xr.open_zarr(path), path)
+>>> mapped = memory_mapped(xr.open_zarr(path), path, 16 << 20)
 >>> def copied(block):  # inside a task: is the block its own (fresh) memory?
 ...     return np.full((1, 1, 1), block.flags.owndata or block.flags.writeable)
 >>> bool(mapped.a.data.map_blocks(copied, chunks=(1, 1, 1), dtype=bool).any())
@@ -158,9 +160,27 @@ class MappedArray:
         return out
 
 
-def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
+def banded(chunks: tuple[tuple[int, ...], ...], itemsize: int,
+           task_bytes: int) -> tuple[tuple[int, ...], ...]:
+    """``chunks`` with every task larger than ``task_bytes`` split into near-equal bands along
+    the rows of the image plane (the second-last axis; the only axis of a 1-D array).
+
+    >>> banded(((64,), (256,), (2048,)), 4, 16 << 20)  # 128 MiB: 8 bands of 32 rows
+    ((64,), (32, 32, 32, 32, 32, 32, 32, 32), (2048,))
+    """
+    axis = max(0, len(chunks) - 2)
+    other = math.prod(max(c) for i, c in enumerate(chunks) if i != axis) * itemsize
+    split: list[int] = []
+    for size in chunks[axis]:
+        bands = min(size, max(1, -(-size * other // task_bytes)))
+        split += [size // bands + (i < size % bands) for i in range(bands)]
+    return (*chunks[:axis], tuple(split), *chunks[axis + 1:])
+
+
+def memory_mapped(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
     """``ds`` (opened from the local Zarr at ``path``) with every raw, dask-backed variable
-    read through :class:`MappedArray`, in the same dask chunks; others are left as they are.
+    read through :class:`MappedArray`, in the same dask chunks but for tasks over
+    ``task_bytes``, which become bands of rows (:func:`banded`); others are left as they are.
     """
     import dask.array as da
     import zarr
@@ -181,8 +201,9 @@ def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
         mapped = MappedArray(os.path.join(root, str(name)), array, layout)
         if mapped.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
             continue
-        data = da.from_array(mapped, chunks=variable.data.chunks, asarray=False, lock=False,
-                             name=f"mmap-{variable.data.name}", meta=np.empty((0,) * mapped.ndim,
-                                                                             mapped.dtype))
+        chunks = banded(variable.data.chunks, mapped.dtype.itemsize, task_bytes)
+        data = da.from_array(mapped, chunks=chunks, asarray=False, lock=False,
+                             name=f"mmap-{task_bytes}-{variable.data.name}",
+                             meta=np.empty((0,) * mapped.ndim, mapped.dtype))
         replaced[name] = variable.copy(data=data)
     return ds.assign(replaced) if replaced else ds

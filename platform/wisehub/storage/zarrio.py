@@ -145,7 +145,7 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
         layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
         ds = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
     if is_local(url):
-        ds = memory_mapped(ds, url)  # raw local chunks: no copy
+        ds = memory_mapped(ds, url, task_bytes())  # raw local chunks: no copy
     return load_coords(ds) if small_coords else ds
 
 
