@@ -37,7 +37,7 @@ import xarray as xr
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from wisehub.config import get_settings
-from wisehub.storage.mmapread import is_local, memory_mapped
+from wisehub.storage.mmapread import is_local, read_in_place
 from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import Storage, StoredObject
 
@@ -145,7 +145,7 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
         layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
         ds = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
     if is_local(url):
-        ds = memory_mapped(ds, url, task_bytes())  # raw local chunks: no copy
+        ds = read_in_place(ds, url, task_bytes())  # local chunks: no zarr copies
     return load_coords(ds) if small_coords else ds
 
 
