@@ -29,6 +29,7 @@ from pydantic_settings import SettingsError as SourceError
 from wisehub.compute.settings import ComputeSettings
 from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
+from wisehub.layout_settings import LayoutSettings
 from wisehub.resources import catalog_dir
 from wisehub.settings_types import CommaList
 
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
     compute: ComputeSettings = Field(
         default_factory=ComputeSettings, description="the compute service: limits, backend"
     )
+    layouts: LayoutSettings = Field(default_factory=LayoutSettings, description="Zarr layouts")
 
     @classmethod
     def settings_customise_sources(

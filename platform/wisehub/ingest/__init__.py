@@ -22,6 +22,7 @@ from typing import Any
 import xarray as xr
 
 import wisehub.conventions  # noqa: F401  (the .wise accessor)
+from wisehub.config import get_settings
 from wisehub.ingest.cube import read_cube_fits
 from wisehub.ingest.headers import IngestError, read_frame_header
 from wisehub.ingest.stack import open_fits_stack, reduction_chunks
@@ -43,7 +44,8 @@ def ingest_fits(
     """
     ds = open_fits_stack(files)
     try:
-        write_zarr(ds, store, storage_options, progress=progress, overwrite=overwrite)
+        write_zarr(ds, store, storage_options, progress=progress, overwrite=overwrite,
+                   purpose=get_settings().layouts.ingest)
     except (StoreExistsError, StorageError, OSError) as err:
         raise IngestError(f"cannot write {store}: {err}") from err
     return open_zarr(store, storage_options, small_coords=True)
