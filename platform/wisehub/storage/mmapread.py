@@ -123,8 +123,23 @@ class _ChunkedFile:
         """Write part ``src`` of stored chunk ``coords`` into ``out``."""
         raise NotImplementedError
 
-    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Basic indexing (slices with step 1, integers, ``...``), as dask's getters use;
+        any other key indexes the whole array read first."""
         key = key if isinstance(key, tuple) else (key,)
+        if Ellipsis in key:
+            at = key.index(Ellipsis)
+            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1:]
+        key = key + (slice(None),) * (self.ndim - len(key))
+        picked = tuple(isinstance(k, (int, np.integer)) for k in key)
+        if not all(p or (isinstance(k, slice) and k.step in (None, 1))
+                   for k, p in zip(key, picked, strict=True)):
+            return self._read(tuple(slice(None) for _ in self.shape))[key]
+        key = tuple(slice(int(k) % s, int(k) % s + 1) if p else k
+                    for k, p, s in zip(key, picked, self.shape, strict=True))
+        return self._read(key)[tuple(0 if p else slice(None) for p in picked)]
+
+    def _read(self, key: tuple[slice, ...]) -> np.ndarray:
         starts = [k.indices(s)[0] for k, s in zip(key, self.shape, strict=False)]
         stops = [k.indices(s)[1] for k, s in zip(key, self.shape, strict=False)]
         chunk = self.layout.chunk_shape
