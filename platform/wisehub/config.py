@@ -29,9 +29,8 @@ from pydantic_settings import SettingsError as SourceError
 from wisehub.compute.settings import ComputeSettings
 from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
-from wisehub.layout_settings import LayoutSettings
 from wisehub.resources import catalog_dir
-from wisehub.settings_types import CommaList
+from wisehub.settings_types import CommaList, LayoutSettings
 
 
 def _default_data_dir() -> Path:

@@ -1,7 +1,7 @@
 """Zarr layouts from what the data is for, and advice when a stored layout does not fit.
 
 **Choosing.** :func:`choose_layout` gives the chunks and compressors for a purpose
-(:data:`wisehub.layout_settings.Purpose`); ingest writes with ``Settings.layouts.ingest``
+(:data:`wisehub.settings_types.Purpose`); ingest writes with ``Settings.layouts.ingest``
 (default ``reduce``) and publish with ``Settings.layouts.publish`` (default ``read``),
 through :func:`wisehub.storage.zarrio.write_zarr` / ``write_staged`` (``purpose=``):
 
@@ -45,7 +45,7 @@ import numpy as np
 import xarray as xr
 
 from wisehub.config import Settings, get_settings
-from wisehub.layout_settings import Purpose
+from wisehub.settings_types import Purpose
 
 
 class LayoutWarning(UserWarning):

@@ -37,7 +37,7 @@ import xarray as xr
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from wisehub.config import get_settings
-from wisehub.layout_settings import Purpose
+from wisehub.settings_types import Purpose
 from wisehub.storage.layoutadvice import apply_layout
 from wisehub.storage.mmapread import is_local, read_in_place
 from wisehub.storage.s3 import storage_at
