@@ -30,7 +30,7 @@ from wisehub.compute.settings import ComputeSettings
 from wisehub.errors import SettingsError
 from wisehub.hub.settings import HubSettings
 from wisehub.resources import catalog_dir
-from wisehub.settings_types import CommaList
+from wisehub.settings_types import CommaList, LayoutSettings
 
 
 def _default_data_dir() -> Path:
@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     compute: ComputeSettings = Field(
         default_factory=ComputeSettings, description="the compute service: limits, backend"
     )
+    layouts: LayoutSettings = Field(default_factory=LayoutSettings, description="Zarr layouts")
 
     @classmethod
     def settings_customise_sources(

@@ -97,7 +97,8 @@ def publish(data: xr.Dataset | xr.DataArray, name: str, catalog: str | os.PathLi
         if name in document.entries or name in document.aliases:
             raise PublishError(f"{path} already has an entry {name!r}; published entries are "
                                "never replaced, choose another name")
-        stored = write_staged(storage, product_key(prefix, name), data)
+        stored = write_staged(storage, product_key(prefix, name), data,
+                              purpose=settings.layouts.publish)
         entry_md = {"title": name, "creator": identity.user, **(metadata or {}),
                     "uri": stored.uri, "checksum": stored.checksum, "size": stored.size,
                     "privilege": privilege, "owner": identity.user,

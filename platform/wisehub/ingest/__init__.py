@@ -23,6 +23,7 @@ from typing import Any
 import xarray as xr
 
 import wisehub.conventions  # noqa: F401  (the .wise accessor)
+from wisehub.config import get_settings
 from wisehub.ingest.cube import read_cube_fits
 from wisehub.ingest.headers import IngestError, read_frame_header
 from wisehub.ingest.stack import open_fits_stack, reduction_chunks
@@ -68,12 +69,13 @@ def write_ingested(ds: xr.Dataset, store: str, storage_options: dict[str, Any] |
     3
     """
     try:
+        purpose = get_settings().layouts.ingest
         storage, key = storage_at(store, storage_options)
         if not (overwrite and storage.exists(key)):
-            write_zarr(ds, store, storage_options, progress=progress)
+            write_zarr(ds, store, storage_options, progress=progress, purpose=purpose)
             return
         new_key = f"{key}.ingesting-{uuid.uuid4().hex[:8]}"
-        write_staged(storage, new_key, ds, progress=progress)
+        write_staged(storage, new_key, ds, progress=progress, purpose=purpose)
         storage.swap(new_key, key)
     except (StoreExistsError, StorageError, OSError) as err:
         raise IngestError(f"cannot write {store}: {err}") from err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from collections.abc import Sequence
 
@@ -16,32 +15,11 @@ from astropy.io import fits
 from wisehub.conventions.units import UNITS_ATTR
 from wisehub.conventions.wcs import WCS_COORD
 from wisehub.ingest.headers import FrameHeader, IngestError, read_frame_header
-from wisehub.storage.zarrio import task_bytes
+from wisehub.storage.layoutadvice import reduction_chunks
 
 SORT_KEYS = ("NIGHT", "CHIP", "IMAGETYP", "FILTER", "MJD-OBS")
 SHA256_COORD = "fits_sha256"
 """Per-frame coordinate: the SHA-256 (hex) of the FITS file the frame was ingested from."""
-
-
-def reduction_chunks(
-    n_frames: int, ny: int, nx: int, itemsize: int, target_bytes: int | None = None
-) -> tuple[int, int, int]:
-    """Chunks for reductions over frames: tiles of whole rows holding many frames each.
-
-    A combine reads all frames of one tile in one task, so chunks span many frames and a band of
-    rows, sized near ``target_bytes`` (default: the ``chunk_size`` setting).
-
-    >>> reduction_chunks(64, 2048, 2048, 4, 64 << 20)
-    (64, 128, 2048)
-    >>> reduction_chunks(10, 100, 100, 2)
-    (10, 100, 100)
-    """
-    target_bytes = task_bytes() if target_bytes is None else target_bytes
-    frames = min(n_frames, 64)
-    rows = max(1, min(ny, target_bytes // max(1, frames * nx * itemsize)))
-    if rows < ny:
-        rows = 2 ** int(math.log2(rows)) if rows >= 16 else rows
-    return frames, rows, nx
 
 
 def _read_block(paths: Sequence[str], y0: int, y1: int, dtype: str) -> np.ndarray:

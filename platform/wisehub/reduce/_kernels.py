@@ -22,57 +22,63 @@ from functools import lru_cache
 
 import numpy as np
 from numba import njit
+from numpy.lib.stride_tricks import as_strided
 
 MEAN, MEDIAN, SIGMA_CLIP, MINMAX = 0, 1, 2, 3
 MAD_TO_STD = 1.482602218505602
 _BLOCK = 256  # pixels sorted together by the sorting-network kernel
+_PIXELS = 1024  # pixels summed together by the mean kernel (their sums fit the L1 cache)
 
 
 @njit(nogil=True, cache=True)
-def _is_valid(value: float, lower: float, upper: float) -> bool:
-    return math.isfinite(value) and lower <= value <= upper
+def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale, weights, lower,
+                 upper, out, count):
+    """Weighted mean over frames in one pass: each value is read once, and what is not valid
+    (not finite, masked, outside ``lower``/``upper``) adds nothing, by selection, not by a branch,
+    so the loop vectorises whether or not a tile holds a NaN.
 
-
-@njit(nogil=True, cache=True)
-def _mean_kernel(data, mask, has_mask, scale, weights, lower, upper, out, count):
-    """Weighted mean over axis 0, frame-outer so memory is read in order.
-
-    Without a mask or thresholds the sum runs unchecked first (it vectorises); only pixels
-    whose sum came out non-finite (a NaN or inf in some frame) are redone value by value.
+    Frame ``f``'s pixel ``p`` is ``data[f * stride + p]`` (the mask likewise), so a view of a
+    memory-mapped chunk is read in place. Pixels go ``_PIXELS`` at a time, so their sums stay
+    in the L1 cache while every frame streams through.
     """
-    nframe, npix = data.shape
-    acc = np.zeros(npix)
-    wsum = np.zeros(npix)
-    redo = has_mask or lower > -np.inf or upper < np.inf
-    if not redo:
-        wtotal = 0.0
+    plain = not has_mask and lower == -np.inf and upper == np.inf
+    for f in range(nframe):
+        plain = plain and scale[f] == 1.0 and weights[f] == 1.0
+    acc = np.empty(_PIXELS)
+    wsum = np.empty(_PIXELS)
+    hits = np.empty(_PIXELS, dtype=np.float32)  # counts: exact to 2**24 frames
+    for start in range(0, npix, _PIXELS):
+        width = min(_PIXELS, npix - start)
+        a = acc[:width]
+        w_sum = wsum[:width]
+        n = hits[:width]
+        a[:] = 0.0
+        w_sum[:] = 0.0
+        n[:] = 0.0
         for f in range(nframe):
-            factor = scale[f] * weights[f]
-            wtotal += weights[f]
-            row = data[f]
-            for p in range(npix):
-                acc[p] += row[p] * factor
-        for p in range(npix):
-            if math.isfinite(acc[p]):
-                wsum[p] = wtotal
-                count[p] = nframe
-            else:
-                acc[p] = 0.0
-                redo = True
-    if redo:
-        for f in range(nframe):
+            row = data[f * stride + start:f * stride + start + width]
+            if plain:
+                for k in range(width):
+                    v = row[k]
+                    ok = v - v == 0  # finite
+                    a[k] += np.float64(v) if ok else 0.0
+                    n[k] += np.float32(1.0) if ok else np.float32(0.0)
+                continue
             s = scale[f]
             w = weights[f]
-            for p in range(npix):
-                if count[p] == nframe and wsum[p] > 0:
-                    continue
-                v = float(data[f, p])
-                if (not has_mask or not mask[f, p]) and _is_valid(v, lower, upper):
-                    acc[p] += w * (v * s)
-                    wsum[p] += w
-                    count[p] += 1
-    for p in range(npix):
-        out[p] = acc[p] / wsum[p] if count[p] > 0 else np.nan
+            m = mask[f * mask_stride + start:f * mask_stride + start + width]
+            for k in range(width):
+                v = np.float64(row[k])
+                ok = (v - v == 0.0) & (lower <= v) & (v <= upper)
+                if has_mask:
+                    ok = ok & ~m[k]
+                a[k] += w * (v * s) if ok else 0.0
+                w_sum[k] += w if ok else 0.0
+                n[k] += np.float32(1.0) if ok else np.float32(0.0)
+        for k in range(width):
+            total = n[k] if plain else w_sum[k]
+            out[start + k] = a[k] / total if n[k] > 0 else np.nan
+            count[start + k] = np.int32(n[k])
 
 
 def sorting_network(n: int) -> np.ndarray:
@@ -174,18 +180,18 @@ def _clip_bounds(s, n, use_median, use_mad, maxiters, sigma_lower, sigma_upper):
 
 
 @njit(nogil=True, cache=True)
-def _sorted_kernel(data, mask, has_mask, scale, weights, lower, upper, network, method, nlow,
-                   nhigh, use_median, use_mad, maxiters, sigma_lower, sigma_upper, out, count,
-                   values, ordered, uniform):
+def _sorted_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale, weights,
+                   lower, upper, network, method, nlow, nhigh, use_median, use_mad, maxiters,
+                   sigma_lower, sigma_upper, out, count, values, ordered, uniform):
     """Median, sigma-clipped mean or min/max-rejected mean of each pixel.
 
     Pixels are handled ``_BLOCK`` at a time: their valid values (invalid ones as +inf) are
     sorted by a sorting network whose compare-exchanges run across the pixels of the block
     (branch-free, vectorised); then each pixel reads what it needs from its sorted column.
     ``values`` and ``ordered`` are ``(frames, _BLOCK)`` work buffers; float32 ones suffice
-    (and sort twice as fast) when the values need no scaling.
+    (and sort twice as fast) when the values need no scaling. The data and mask are laid out
+    as for :func:`_mean_kernel`; each value is read once.
     """
-    nframe, npix = data.shape
     valid = np.zeros(_BLOCK, dtype=np.int64)
     column = np.empty(nframe)
     infinity = values.dtype.type(np.inf)
@@ -195,11 +201,10 @@ def _sorted_kernel(data, mask, has_mask, scale, weights, lower, upper, network, 
         for f in range(nframe):
             s = scale[f]
             for k in range(width):
-                raw = data[f, start + k]
-                v = float(raw)
+                v = float(data[f * stride + start + k])
                 ok = v - v == 0.0 and lower <= v <= upper  # finite, inside the thresholds
                 if has_mask:
-                    ok = ok and not mask[f, start + k]
+                    ok = ok and not mask[f * mask_stride + start + k]
                 values[f, k] = v * s if ok else infinity
                 valid[k] += ok
         ordered[:, :width] = values[:, :width]
@@ -275,30 +280,57 @@ def combine_tile(
     maxiters: int = 5,
     sigma_lower: float = 3.0,
     sigma_upper: float = 3.0,
+    dtype: type = np.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Combine ``data`` (frames first, any trailing shape) over axis 0.
 
-    Returns the combined values (float64, NaN where nothing survived) and the number of
-    frames that contributed to each pixel.
+    Returns the combined values (computed in float64, stored as ``dtype``, NaN where nothing
+    survived) and the number of frames that contributed to each pixel.
     """
     nframe = data.shape[0]
     shape = data.shape[1:]
-    flat = np.ascontiguousarray(data).reshape(nframe, -1)
+    flat, stride = frame_rows(data)
+    npix = math.prod(shape)
     has_mask = mask is not None
-    flat_mask = (np.ascontiguousarray(mask, dtype=np.bool_).reshape(nframe, -1) if has_mask
-                 else np.zeros((1, 1), dtype=np.bool_))
+    flat_mask, mask_stride = (frame_rows(np.asarray(mask, dtype=np.bool_)) if has_mask
+                              else (np.zeros(1, dtype=np.bool_), 0))
     scale = np.ones(nframe) if scale is None else np.asarray(scale, dtype=np.float64)
     weights = np.ones(nframe) if weights is None else np.asarray(weights, dtype=np.float64)
-    out = np.empty(flat.shape[1])
-    count = np.zeros(flat.shape[1], dtype=np.int32)
+    out = np.empty(npix, dtype=dtype)
+    count = np.zeros(npix, dtype=np.int32)
     if method == MEAN:
-        _mean_kernel(flat, flat_mask, has_mask, scale, weights, lower, upper, out, count)
+        _mean_kernel(flat, stride, nframe, npix, flat_mask, mask_stride, has_mask, scale,
+                     weights, lower, upper, out, count)
     else:
         exact32 = flat.dtype.itemsize <= 2 or flat.dtype == np.float32
         work = np.float32 if exact32 and np.all(scale == 1.0) else np.float64
         values = np.empty((nframe, _BLOCK), dtype=work)
-        _sorted_kernel(flat, flat_mask, has_mask, scale, weights, lower, upper,
-                       _network(nframe), method, nlow, nhigh, use_median, use_mad, maxiters,
-                       sigma_lower, sigma_upper, out, count, values, np.empty_like(values),
-                       bool(np.all(weights == weights[0])))
+        _sorted_kernel(flat, stride, nframe, npix, flat_mask, mask_stride, has_mask, scale,
+                       weights, lower, upper, _network(nframe), method, nlow, nhigh, use_median,
+                       use_mad, maxiters, sigma_lower, sigma_upper, out, count, values,
+                       np.empty_like(values), bool(np.all(weights == weights[0])))
     return out.reshape(shape), count.reshape(shape)
+
+
+def frame_rows(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """``array`` (frames first) as one flat, read-only run of memory and the distance between
+    its frames: frame ``f``'s pixel ``p`` is ``flat[f * stride + p]``.
+
+    Views stay in place (a memory-mapped chunk, a band of its rows, a mask broadcast over the
+    frames); only an array whose pixels within a frame are not evenly spaced is copied.
+
+    >>> chunk = np.arange(24, dtype="f4").reshape(2, 3, 4)
+    >>> flat, stride = frame_rows(chunk[:, 1:])  # rows 1-2 of each frame, not contiguous
+    >>> stride, float(flat[stride + 0]), np.shares_memory(flat, chunk)
+    (12, 16.0, True)
+    """
+    nframe = array.shape[0]
+    rows = array.reshape(nframe, -1)  # numpy copies only if no view can be made
+    npix = rows.shape[1]
+    itemsize = rows.itemsize
+    if ((npix > 1 and rows.strides[1] != itemsize)
+            or (nframe > 1 and (rows.strides[0] < 0 or rows.strides[0] % itemsize))):
+        rows = np.ascontiguousarray(rows)
+    stride = rows.strides[0] // itemsize if nframe > 1 else npix
+    span = (nframe - 1) * stride + npix
+    return as_strided(rows, shape=(span,), strides=(itemsize,), writeable=False), stride

@@ -123,7 +123,7 @@ def combine(
         args += [per_frame(stack, str(scale)).rechunk(-1), "f"]
     out_dtype = np.float64 if stack.dtype == np.float64 else np.float32
     combined = da.blockwise(
-        _combine_block, "yx", *args, dtype=out_dtype, concatenate=True,
+        _combine_block, "yx", *args, dtype=out_dtype, concatenate=False,
         has_mask=mask is not None, by_level=str(scale) if by_level else None,
         frames=[str(f) for f in stack[FRAME].values], code=_METHODS[method], scale=factors,
         weights=frame_weights, lower=lower, upper=upper, out_dtype=out_dtype, **params,
@@ -151,18 +151,22 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
 
 
-def _combine_block(data: np.ndarray, *extra: np.ndarray, has_mask: bool, by_level: str | None,
-                   frames: list[str], code: int, out_dtype: type, **params: Any) -> np.ndarray:
-    mask = extra[0] if has_mask else None
+def _combine_block(data: list[np.ndarray], *extra: list[np.ndarray], has_mask: bool,
+                   by_level: str | None, frames: list[str], code: int, out_dtype: type,
+                   **params: Any) -> np.ndarray:
+    """One tile: each input arrives as the list of its blocks along the frames, which is one
+    block (the frames are one chunk); taking it as it is, not concatenated, copies nothing."""
+    (data,) = data
+    mask = extra[0][0] if has_mask else None
     if by_level is not None:
-        params["scale"] = _level_factors(extra[-1], by_level, frames)
-    out, count = combine_tile(data, code, mask=mask, **params)
+        params["scale"] = _level_factors(extra[-1][0], by_level, frames)
+    out, count = combine_tile(data, code, mask=mask, dtype=out_dtype, **params)
     empty = int(np.count_nonzero(count == 0))
     if empty:
         warnings.warn(NoValidDataWarning(
             f"combine: {empty} pixel(s) have no valid value in any frame (all NaN, masked or "
             "rejected); they are NaN in the result"), stacklevel=2)
-    return out.astype(out_dtype, copy=False)
+    return out
 
 
 def _kernel_params(method: str, sigma: float, sigma_lower: float | None,

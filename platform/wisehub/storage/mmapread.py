@@ -5,17 +5,20 @@ The page cache already holds a local store's chunk files; copying them into fres
 ten times the arithmetic of a mean on this kind of machine. So for arrays whose chunks
 are stored raw (only the ``bytes`` codec, in this machine's byte order; plain or inside
 ``sharding_indexed`` shards), each dask task gets a read-only view of the memory-mapped chunk
-file itself. The dask chunks stay those of :func:`wisehub.storage.zarrio.read_chunks`:
-stored chunks of 16 MiB or more are a task each and reach the kernels as views; smaller
-ones are grouped into tasks of about 16 MiB, assembled from such views in one copy.
-Compressed arrays, other codecs and other filesystems keep zarr's own read path.
+file itself. The dask chunks are those of :func:`wisehub.storage.zarrio.read_chunks`, except
+that a stored chunk larger than a task is split into bands of whole rows (every frame of a
+band of the image plane, as a combine wants them), each still a view; dask's own rechunk
+would copy such slices. Small stored chunks are grouped into tasks of about 16 MiB,
+assembled from views in one copy. Compressed arrays, other codecs and other filesystems keep
+zarr's own read path, except zstd or blosc chunks, which are decoded into place
+(:class:`DecodedArray`).
 
 >>> import numpy as np, tempfile, xarray as xr
 >>> path = tempfile.mkdtemp() + "/s.zarr"
 >>> data = np.arange(2 * 2048 * 1024, dtype="f4").reshape(2, 2048, 1024)  # 16 MiB
 >>> ds = xr.Dataset({"a": (("f", "y", "x"), data)})
 >>> _ = ds.to_zarr(path, zarr_format=3, encoding={"a": {"compressors": None}})
->>> mapped = memory_mapped(xr.open_zarr(path), path)
+>>> mapped = read_in_place(xr.open_zarr(path), path, 16 << 20)
 >>> def copied(block):  # inside a task: is the block its own (fresh) memory?
 ...     return np.full((1, 1, 1), block.flags.owndata or block.flags.writeable)
 >>> bool(mapped.a.data.map_blocks(copied, chunks=(1, 1, 1), dtype=bool).any())
@@ -29,6 +32,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import threading
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -52,6 +56,7 @@ class _Layout:
     shard_shape: tuple[int, ...] | None
     index_bytes: int
     index_at_end: bool
+    compressor: str | None = None  # "zstd" or "blosc": each chunk file is one compressed frame
 
 
 def _raw_codecs(codecs: list[Any]) -> bool:
@@ -65,14 +70,20 @@ def _native() -> str:
     return sys.byteorder
 
 
+_COMPRESSORS = {"ZstdCodec": "zstd", "BloscCodec": "blosc"}
+
+
 def _layout(metadata: Any) -> _Layout | None:
-    """The raw layout of a zarr v3 array's metadata, or None if its chunks are encoded."""
+    """The layout of a zarr v3 array's metadata: raw (plain or sharded), or unsharded chunks
+    that are bytes then one zstd or blosc compressor; None for anything else."""
     if getattr(metadata, "zarr_format", None) != 3:
         return None
     codecs = list(metadata.codecs)
     outer = tuple(metadata.chunk_grid.chunk_shape)
     if _raw_codecs(codecs):
         return _Layout(outer, None, 0, True)
+    if len(codecs) == 2 and _raw_codecs(codecs[:1]) and type(codecs[1]).__name__ in _COMPRESSORS:
+        return _Layout(outer, None, 0, True, _COMPRESSORS[type(codecs[1]).__name__])
     if len(codecs) == 1 and type(codecs[0]).__name__ == "ShardingCodec":
         shard = codecs[0]
         if not _raw_codecs(list(shard.codecs)):
@@ -87,8 +98,8 @@ def _layout(metadata: Any) -> _Layout | None:
     return None
 
 
-class MappedArray:
-    """An array-like over one raw zarr v3 array whose reads are views of mapped files."""
+class _ChunkedFile:
+    """An array-like over one local zarr v3 array, read chunk file by chunk file."""
 
     def __init__(self, path: str, array: Any, layout: _Layout) -> None:
         self.path = path
@@ -98,6 +109,60 @@ class MappedArray:
         self.fill_value = array.metadata.fill_value
         self.encode_key = array.metadata.chunk_key_encoding.encode_chunk_key
         self.layout = layout
+
+    def _extent(self, coords: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of stored chunk ``coords`` inside the array (edge chunks are cut)."""
+        return tuple(min(c, s - i * c) for i, c, s in
+                     zip(coords, self.layout.chunk_shape, self.shape, strict=True))
+
+    def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
+        """Part ``src`` of stored chunk ``coords``, as its own array."""
+        raise NotImplementedError
+
+    def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
+        """Write part ``src`` of stored chunk ``coords`` into ``out``."""
+        raise NotImplementedError
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Basic indexing (slices with step 1, integers, ``...``), as dask's getters use;
+        any other key indexes the whole array read first."""
+        key = key if isinstance(key, tuple) else (key,)
+        if Ellipsis in key:
+            at = key.index(Ellipsis)
+            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1:]
+        key = key + (slice(None),) * (self.ndim - len(key))
+        picked = tuple(isinstance(k, (int, np.integer)) for k in key)
+        if not all(p or (isinstance(k, slice) and k.step in (None, 1))
+                   for k, p in zip(key, picked, strict=True)):
+            return self._read(tuple(slice(None) for _ in self.shape))[key]
+        key = tuple(slice(int(k) % s, int(k) % s + 1) if p else k
+                    for k, p, s in zip(key, picked, self.shape, strict=True))
+        return self._read(key)[tuple(0 if p else slice(None) for p in picked)]
+
+    def _read(self, key: tuple[slice, ...]) -> np.ndarray:
+        starts = [k.indices(s)[0] for k, s in zip(key, self.shape, strict=False)]
+        stops = [k.indices(s)[1] for k, s in zip(key, self.shape, strict=False)]
+        chunk = self.layout.chunk_shape
+        first = [a // c for a, c in zip(starts, chunk, strict=True)]
+        last = [max(a, b - 1) // c for a, b, c in zip(starts, stops, chunk, strict=True)]
+        if first == last:  # inside one stored chunk
+            base = [i * c for i, c in zip(first, chunk, strict=True)]
+            return self._single(tuple(first), tuple(
+                slice(a - b, z - b) for a, z, b in zip(starts, stops, base, strict=True)))
+        out = np.empty([b - a for a, b in zip(starts, stops, strict=True)], self.dtype)
+        for coords in product(*(range(f, t + 1) for f, t in zip(first, last, strict=True))):
+            lo = [max(a, i * c) for a, i, c in zip(starts, coords, chunk, strict=True)]
+            hi = [min(b, (i + 1) * c) for b, i, c in zip(stops, coords, chunk, strict=True)]
+            src = tuple(slice(low - i * c, high - i * c) for low, high, i, c in
+                        zip(lo, hi, coords, chunk, strict=True))
+            dst = tuple(slice(low - a, high - a) for low, high, a in
+                        zip(lo, hi, starts, strict=True))
+            self._into(coords, src, out[dst])
+        return out
+
+
+class MappedArray(_ChunkedFile):
+    """An array-like over one raw zarr v3 array whose reads are views of mapped files."""
 
     def _file(self, key: str) -> mmap.mmap | None:
         """The chunk or shard file mapped read-only; it stays mapped while a view uses it
@@ -111,8 +176,7 @@ class MappedArray:
     def chunk(self, coords: tuple[int, ...]) -> np.ndarray:
         """Stored chunk ``coords`` (in chunk units) as a read-only view of its mapped file."""
         layout = self.layout
-        shape = tuple(min(c, s - i * c) for i, c, s in
-                      zip(coords, layout.chunk_shape, self.shape, strict=True))
+        shape = self._extent(coords)
         if layout.shard_shape is None:
             mapped, offset = self._file(self.encode_key(coords)), 0
         else:
@@ -135,32 +199,104 @@ class MappedArray:
         view = np.frombuffer(mapped, self.dtype, math.prod(full), offset).reshape(full)
         return view[tuple(slice(0, n) for n in shape)]
 
-    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        starts = [k.indices(s)[0] for k, s in zip(key, self.shape, strict=False)]
-        stops = [k.indices(s)[1] for k, s in zip(key, self.shape, strict=False)]
-        chunk = self.layout.chunk_shape
-        first = [a // c for a, c in zip(starts, chunk, strict=True)]
-        last = [max(a, b - 1) // c for a, b, c in zip(starts, stops, chunk, strict=True)]
-        if first == last:  # inside one stored chunk: a view, no copy
-            base = [i * c for i, c in zip(first, chunk, strict=True)]
-            return self.chunk(tuple(first))[tuple(
-                slice(a - b, z - b) for a, z, b in zip(starts, stops, base, strict=True))]
-        out = np.empty([b - a for a, b in zip(starts, stops, strict=True)], self.dtype)
-        for coords in product(*(range(f, t + 1) for f, t in zip(first, last, strict=True))):
-            lo = [max(a, i * c) for a, i, c in zip(starts, coords, chunk, strict=True)]
-            hi = [min(b, (i + 1) * c) for b, i, c in zip(stops, coords, chunk, strict=True)]
-            src = tuple(slice(low - i * c, high - i * c) for low, high, i, c in
-                        zip(lo, hi, coords, chunk, strict=True))
-            dst = tuple(slice(low - a, high - a) for low, high, a in
-                        zip(lo, hi, starts, strict=True))
-            out[dst] = self.chunk(coords)[src]
+    def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
+        return self.chunk(coords)[src]  # a view, no copy
+
+    def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
+        out[...] = self.chunk(coords)[src]
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers a decoding read reuses: the compressed bytes and a decoded chunk."""
+
+    def __init__(self) -> None:
+        self.compressed = bytearray()
+        self.decoded = np.empty(0, np.uint8)
+
+
+_SCRATCH = _Scratch()
+
+
+class DecodedArray(_ChunkedFile):
+    """An array-like over one local zarr v3 array of zstd- or blosc-compressed chunks.
+
+    Each chunk file is read into a per-thread buffer that is reused, and decoded straight
+    into the task's output where the chunk fills a contiguous part of it (a whole frame of a
+    frame-chunked stack), else into a per-thread chunk buffer and copied once; zarr's read
+    allocates both buffers per chunk and copies the decoded chunk again.
+    """
+
+    def __init__(self, path: str, array: Any, layout: _Layout) -> None:
+        super().__init__(path, array, layout)
+        from numcodecs import Blosc, Zstd
+
+        self.codec = Zstd() if layout.compressor == "zstd" else Blosc()
+        self.chunk_bytes = math.prod(layout.chunk_shape) * self.dtype.itemsize
+
+    def _compressed(self, coords: tuple[int, ...]) -> memoryview | None:
+        """The chunk file's bytes, in this thread's reused buffer (None: never written)."""
+        try:
+            with open(os.path.join(self.path, self.encode_key(coords)), "rb", buffering=0) as f:
+                size = os.fstat(f.fileno()).st_size
+                if len(_SCRATCH.compressed) < size:
+                    _SCRATCH.compressed = bytearray(size)
+                view = memoryview(_SCRATCH.compressed)[:size]
+                f.readinto(view)
+                return view
+        except FileNotFoundError:
+            return None
+
+    def _decode(self, coords: tuple[int, ...], out: np.ndarray | None) -> np.ndarray | None:
+        """Chunk ``coords`` decoded into ``out`` (a whole-chunk contiguous array) or, if None,
+        into this thread's chunk buffer; None if the chunk was never written."""
+        compressed = self._compressed(coords)
+        if compressed is None:
+            return None
+        if out is None:
+            if _SCRATCH.decoded.nbytes < self.chunk_bytes:
+                _SCRATCH.decoded = np.empty(self.chunk_bytes, np.uint8)
+            out = _SCRATCH.decoded[:self.chunk_bytes].view(self.dtype)
+        self.codec.decode(compressed, out=out.reshape(-1).view(np.uint8))
+        return out.reshape(self.layout.chunk_shape)
+
+    def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
+        whole = all(s.start == 0 and s.stop == c for s, c in
+                    zip(src, self.layout.chunk_shape, strict=True))
+        in_place = whole and out.flags.c_contiguous
+        decoded = self._decode(coords, out if in_place else None)
+        if decoded is None:
+            out[...] = self.fill_value
+        elif not in_place:
+            out[...] = decoded[src]
+
+    def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
+        out = np.empty([s.stop - s.start for s in src], self.dtype)
+        self._into(coords, src, out)
         return out
 
 
-def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
-    """``ds`` (opened from the local Zarr at ``path``) with every raw, dask-backed variable
-    read through :class:`MappedArray`, in the same dask chunks; others are left as they are.
+def banded(chunks: tuple[tuple[int, ...], ...], itemsize: int,
+           task_bytes: int) -> tuple[tuple[int, ...], ...]:
+    """``chunks`` with every task larger than ``task_bytes`` split into near-equal bands along
+    the rows of the image plane (the second-last axis; the only axis of a 1-D array).
+
+    >>> banded(((64,), (256,), (2048,)), 4, 16 << 20)  # 128 MiB: 8 bands of 32 rows
+    ((64,), (32, 32, 32, 32, 32, 32, 32, 32), (2048,))
+    """
+    axis = max(0, len(chunks) - 2)
+    other = math.prod(max(c) for i, c in enumerate(chunks) if i != axis) * itemsize
+    split: list[int] = []
+    for size in chunks[axis]:
+        bands = min(size, max(1, -(-size * other // task_bytes)))
+        split += [size // bands + (i < size % bands) for i in range(bands)]
+    return (*chunks[:axis], tuple(split), *chunks[axis + 1:])
+
+
+def read_in_place(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
+    """``ds`` (opened from the local Zarr at ``path``) with its dask-backed variables read
+    without zarr's copies: raw ones through :class:`MappedArray` (tasks over ``task_bytes``
+    become bands of rows, :func:`banded`), zstd/blosc ones through :class:`DecodedArray` in
+    the same dask chunks; others are left as they are.
     """
     import dask.array as da
     import zarr
@@ -178,11 +314,15 @@ def memory_mapped(ds: xr.Dataset, path: str) -> xr.Dataset:
         layout = _layout(array.metadata)
         if layout is None or tuple(array.shape) != variable.shape:
             continue
-        mapped = MappedArray(os.path.join(root, str(name)), array, layout)
-        if mapped.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
+        kind = MappedArray if layout.compressor is None else DecodedArray
+        reader = kind(os.path.join(root, str(name)), array, layout)
+        if reader.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
             continue
-        data = da.from_array(mapped, chunks=variable.data.chunks, asarray=False, lock=False,
-                             name=f"mmap-{variable.data.name}", meta=np.empty((0,) * mapped.ndim,
-                                                                             mapped.dtype))
+        chunks = variable.data.chunks
+        if layout.compressor is None:  # views: splitting copies nothing
+            chunks = banded(chunks, reader.dtype.itemsize, task_bytes)
+        data = da.from_array(reader, chunks=chunks, asarray=False, lock=False,
+                             name=f"{kind.__name__}-{task_bytes}-{variable.data.name}",
+                             meta=np.empty((0,) * reader.ndim, reader.dtype))
         replaced[name] = variable.copy(data=data)
     return ds.assign(replaced) if replaced else ds

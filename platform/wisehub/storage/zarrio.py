@@ -37,7 +37,9 @@ import xarray as xr
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from wisehub.config import get_settings
-from wisehub.storage.mmapread import is_local, memory_mapped
+from wisehub.settings_types import Purpose
+from wisehub.storage.layoutadvice import apply_layout
+from wisehub.storage.mmapread import is_local, read_in_place
 from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import Storage, StoredObject
 
@@ -145,7 +147,7 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
         layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
         ds = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
     if is_local(url):
-        ds = memory_mapped(ds, url)  # raw local chunks: no copy
+        ds = read_in_place(ds, url, task_bytes())  # local chunks: no zarr copies
     return load_coords(ds) if small_coords else ds
 
 
@@ -175,11 +177,12 @@ def _for_writing(ds: xr.Dataset | xr.DataArray) -> xr.Dataset:
 
 
 def write_staged(storage: Storage, key: str, ds: xr.Dataset | xr.DataArray, *,
-                 progress: bool | str = False) -> StoredObject:
+                 progress: bool | str = False, purpose: Purpose | None = None) -> StoredObject:
     """Write ``ds`` as consolidated Zarr at ``key`` of ``storage`` through staging; return
     what was committed. A DataArray is written as the store's ``data`` variable (or its
     name). If anything fails, nothing is left at ``key``. ``progress`` shows a bar (a string
-    names it).
+    names it). ``purpose`` lays the data out for what it is for
+    (:func:`wisehub.storage.layoutadvice.apply_layout`); without it, the data's own chunks.
 
     >>> import numpy as np, tempfile, xarray as xr
     >>> storage = Storage.local(tempfile.mkdtemp())
@@ -190,6 +193,8 @@ def write_staged(storage: Storage, key: str, ds: xr.Dataset | xr.DataArray, *,
     from wisehub.compute.progress import compute
 
     dataset = _for_writing(ds)
+    if purpose is not None:
+        dataset = apply_layout(dataset, purpose)
     with storage.staged(key) as staged, quiet_zarr_v3_warnings():
         if progress:
             delayed = staged.to_zarr(dataset, compute=False)
@@ -202,11 +207,12 @@ def write_staged(storage: Storage, key: str, ds: xr.Dataset | xr.DataArray, *,
 
 def write_zarr(ds: xr.Dataset | xr.DataArray, url: str,
                storage_options: dict[str, Any] | None = None, *,
-               progress: bool | str = False, overwrite: bool = False) -> str:
+               progress: bool | str = False, overwrite: bool = False,
+               purpose: Purpose | None = None) -> str:
     """Write ``ds`` to a Zarr store at ``url`` (a path or ``s3://`` URL) through staging.
 
-    As :func:`write_staged`; an existing store is an error (:class:`StoreExistsError`)
-    unless ``overwrite`` is given.
+    As :func:`write_staged` (``purpose`` too); an existing store is an error
+    (:class:`StoreExistsError`) unless ``overwrite`` is given.
 
     >>> import numpy as np, tempfile, xarray as xr
     >>> url = write_zarr(xr.Dataset({"a": ("x", np.arange(3))}), tempfile.mkdtemp() + "/a.zarr")
@@ -218,5 +224,5 @@ def write_zarr(ds: xr.Dataset | xr.DataArray, url: str,
         if not overwrite:
             raise StoreExistsError(f"{url} already exists; choose another name or overwrite")
         storage.delete(key)
-    write_staged(storage, key, ds, progress=progress)
+    write_staged(storage, key, ds, progress=progress, purpose=purpose)
     return url
