@@ -62,6 +62,13 @@ def _read(path: Path, fmt: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
                     if line.startswith("# "))
         table = pd.read_csv(path, comment="#")
         return {c: table[c].to_numpy() for c in table.columns}, meta
+    if fmt == "parquet":
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        table = pd.read_parquet(path)
+        meta = {k.decode(): v.decode() for k, v in pq.read_schema(path).metadata.items()}
+        return {c: table[c].to_numpy() for c in table.columns}, meta
     from astropy.table import Table
 
     if fmt == "fits":
@@ -78,7 +85,7 @@ def _read(path: Path, fmt: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return {c: np.asarray(table[c]) for c in table.colnames}, dict(table.meta)
 
 
-@pytest.mark.parametrize("fmt", ["hdf5", "root", "ecsv", "csv", "fits"])
+@pytest.mark.parametrize("fmt", ["hdf5", "root", "ecsv", "csv", "fits", "parquet"])
 def test_output_holds_exactly_the_selection_and_its_provenance(shop: Shop, fmt: str,
                                                                sample_set: SampleSet) -> None:
     order = shop.book.save(shop.prepare({**KNEE, "format": fmt, "name": "knee"}))

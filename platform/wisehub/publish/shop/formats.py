@@ -1,5 +1,6 @@
 """Output formats of the shop, one writer each: HDF5 (h5py), ROOT (uproot), ASCII (ECSV
-and CSV) and FITS (astropy). Every file carries its provenance, licence and citation.
+and CSV), FITS (astropy) and Parquet (pyarrow). Every file carries its provenance, licence
+and citation.
 
 A writer takes the selected columns, their units, the table's name and the metadata (plain
 strings: dataset, record identifier, licence, citation, the selection as JSON, ...):
@@ -9,7 +10,8 @@ strings: dataset, record identifier, licence, citation, the selection as JSON, .
 - ROOT: a TTree ``<table>``, the metadata as JSON in the TObjString ``provenance``;
 - ECSV: the metadata in the YAML header (astropy reads it back as ``Table.meta``);
 - CSV: the metadata as ``# key: value`` comment lines above the header row;
-- FITS: a binary table HDU ``<table>`` with the metadata as header keywords.
+- FITS: a binary table HDU ``<table>`` with the metadata as header keywords;
+- Parquet: the metadata as the schema's key-value metadata, units as each field's ``unit``.
 
 >>> import tempfile, h5py, numpy as np
 >>> path = Path(tempfile.mkdtemp()) / "a.h5"
@@ -104,6 +106,19 @@ def _fits(path: Path, columns: Columns, units: Mapping[str, str], table: str,
     fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
 
 
+def _parquet(path: Path, columns: Columns, units: Mapping[str, str], table: str,
+             meta: Meta) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fields = [pa.field(name, pa.from_numpy_dtype(values.dtype),
+                       metadata={"unit": units[name]} if units.get(name) else None)
+              for name, values in columns.items()]
+    schema = pa.schema(fields, metadata={**meta, "table": table})
+    pq.write_table(pa.table({n: np.asarray(v) for n, v in columns.items()}, schema=schema),
+                   path, compression="zstd")
+
+
 @dataclass(frozen=True)
 class Writer:
     """One output format: its file extension, media type and writer."""
@@ -119,5 +134,6 @@ WRITERS: dict[str, Writer] = {
     "ecsv": Writer(".ecsv", "text/plain", _ecsv),
     "csv": Writer(".csv", "text/csv", _csv),
     "fits": Writer(".fits", "application/fits", _fits),
+    "parquet": Writer(".parquet", "application/vnd.apache.parquet", _parquet),
 }
 """The output formats by name; a new format is one more entry."""
