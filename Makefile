@@ -48,10 +48,10 @@ $(STAMPS)/helm: scripts/install-helm.sh | $(STAMPS)/system
 demo: install
 	$(BIN)/wisehub up
 
-# The test suite, then every docstring example in the library (they write only to temp dirs).
+# The test suite, then every docstring example in the library (they write only to temp dirs),
+# in one pytest run (pyproject's testpaths and --doctest-modules).
 test: install
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --doctest-modules platform/wisehub
 
 # Each image's Python environment built from images/requirements.lock (no Docker engine here).
 check-images: install

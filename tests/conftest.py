@@ -101,27 +101,3 @@ def hub(hub_settings: Settings) -> Iterator[RunningHub]:
         yield running
     finally:
         stop(running)
-
-
-@pytest.fixture(scope="session")
-def _dask_scheduler_at_start() -> dict:
-    """Dask's scheduler settings as the session found them."""
-    import dask
-
-    return {key: dask.config.config[key] for key in ("scheduler", "shuffle")
-            if key in dask.config.config}
-
-
-@pytest.fixture(autouse=True)
-def _dask_scheduler_restored(_dask_scheduler_at_start: dict) -> None:
-    """Every test starts with the session's own scheduler settings. An open distributed
-    Client sets the global scheduler, and clients closed out of order (some in module-scoped
-    fixtures, after their tests) can leave it set once they are gone, so a later plain
-    compute asks for a cluster that no longer exists."""
-    import dask
-
-    for key in ("scheduler", "shuffle"):
-        if key in _dask_scheduler_at_start:
-            dask.config.config[key] = _dask_scheduler_at_start[key]
-        else:
-            dask.config.config.pop(key, None)
