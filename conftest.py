@@ -4,8 +4,9 @@ run as the suite: ``--doctest-modules`` and ``platform/wisehub`` are in pyprojec
 Each example runs in a fresh temporary working directory with its own ``WISEHUB_DATA_DIR``,
 so an example that writes (``Settings(data_dir="wh-doc").ensure_data_dir()``) writes there.
 Since the examples run after the suite, in its interpreter, each also starts without a default
-lineage store, and (like every test) with Dask's scheduler settings as the session found them. This file sits at the root, outside the package, so wheels do not ship it; tests
-in ``tests/`` have their own fixtures and are left alone.
+lineage store, and (like every test) with Dask's scheduler settings as the session found them.
+This file sits at the root, outside the package, so wheels do not ship it; the rest of the
+tests' fixtures are in ``tests/``.
 """
 
 from __future__ import annotations
