@@ -87,9 +87,11 @@ def python_for_everyone() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def hub_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
     """Settings of the session's hub: demo auth, local spawner, the repository's tutorials,
-    share sync every second."""
+    share sync every 3 s (each sync is three hub API calls: at 1 s the hub and the sync used
+    3.3 s of CPU a minute for the whole session, at 5 s 0.6 s; the sharing tests wait up to
+    30 s for a sync)."""
     return load_settings(data_dir=data_dir, hub={
-        "demo_password": "demo-password-for-tests", "share_sync_interval": 1})
+        "demo_password": "demo-password-for-tests", "share_sync_interval": 3})
 
 
 
