@@ -87,9 +87,11 @@ def python_for_everyone() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def hub_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
     """Settings of the session's hub: demo auth, local spawner, the repository's tutorials,
-    share sync every second."""
+    share sync every 3 s (each sync is three hub API calls: at 1 s the hub and the sync used
+    3.3 s of CPU a minute for the whole session, at 5 s 0.6 s; the sharing tests wait up to
+    30 s for a sync)."""
     return load_settings(data_dir=data_dir, hub={
-        "demo_password": "demo-password-for-tests", "share_sync_interval": 1})
+        "demo_password": "demo-password-for-tests", "share_sync_interval": 3})
 
 
 
@@ -101,27 +103,3 @@ def hub(hub_settings: Settings) -> Iterator[RunningHub]:
         yield running
     finally:
         stop(running)
-
-
-@pytest.fixture(scope="session")
-def _dask_scheduler_at_start() -> dict:
-    """Dask's scheduler settings as the session found them."""
-    import dask
-
-    return {key: dask.config.config[key] for key in ("scheduler", "shuffle")
-            if key in dask.config.config}
-
-
-@pytest.fixture(autouse=True)
-def _dask_scheduler_restored(_dask_scheduler_at_start: dict) -> None:
-    """Every test starts with the session's own scheduler settings. An open distributed
-    Client sets the global scheduler, and clients closed out of order (some in module-scoped
-    fixtures, after their tests) can leave it set once they are gone, so a later plain
-    compute asks for a cluster that no longer exists."""
-    import dask
-
-    for key in ("scheduler", "shuffle"):
-        if key in _dask_scheduler_at_start:
-            dask.config.config[key] = _dask_scheduler_at_start[key]
-        else:
-            dask.config.config.pop(key, None)

@@ -6,32 +6,68 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import xarray as xr
+from wisehub.config import get_settings
+from wisehub.lineage import set_default_store
 from wisehub.samples import SampleSet
 
 WISEHUB = [sys.executable, "-m", "wisehub.cli"]
 
-
-def run(
-    *args: str, env: dict[str, str] | None = None, ok: bool = True
-) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [*WISEHUB, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
-    assert (result.returncode == 0) == ok, result.stderr
-    return result
+Run = Callable[..., subprocess.CompletedProcess]
 
 
-def test_help_lists_the_commands() -> None:
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """``run(*args, env=..., ok=True)``: the ``wisehub`` command's entry point (``main``) with
+    those arguments and extra environment, in this interpreter; its exit code and output.
+
+    A new process would spend seconds of CPU importing what this one has imported already;
+    ``test_the_command_runs_as_its_own_process`` runs the real ``python -m wisehub.cli``.
+    """
+    from wisehub.cli import main
+
+    def invoke(*args: str, env: dict[str, str] | None = None, ok: bool = True
+               ) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        with monkeypatch.context() as mp:
+            for name, value in (env or {}).items():
+                mp.setenv(name, value)
+            mp.setattr(sys, "argv", ["wisehub", *args])
+            get_settings.cache_clear()
+            set_default_store(None)
+            try:
+                main()
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+            finally:
+                set_default_store(None)
+                get_settings.cache_clear()
+        out, err = capsys.readouterr()
+        assert (code == 0) == ok, err
+        return subprocess.CompletedProcess(["wisehub", *args], code, out, err)
+
+    return invoke
+
+
+def test_the_command_runs_as_its_own_process() -> None:
+    result = subprocess.run([*WISEHUB, "catalog", "show", "nope"], capture_output=True,
+                            text=True, env=os.environ, timeout=300)
+    assert result.returncode == 2
+    assert "no entry 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_the_commands(run: Run) -> None:
     out = run("--help").stdout
     for command in ("samples", "ingest", "catalog"):
         assert command in out
 
 
-def test_samples_make_then_ingest_then_catalogue(tmp_path: Path) -> None:
+def test_samples_make_then_ingest_then_catalogue(run: Run, tmp_path: Path) -> None:
     env = {"WISEHUB_DATA_DIR": str(tmp_path / "data")}
     made = run(
         "samples",
@@ -75,7 +111,7 @@ def test_samples_make_then_ingest_then_catalogue(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_clear_line(
-    args: tuple[str, ...], env: dict[str, str], message: str
+    run: Run, args: tuple[str, ...], env: dict[str, str], message: str
 ) -> None:
     result = run(*args, env=env, ok=False)
     assert result.returncode == 2
@@ -83,7 +119,7 @@ def test_bad_input_is_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
-def test_unwritable_data_dir(tmp_path: Path) -> None:
+def test_unwritable_data_dir(run: Run, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = run("samples", "make", env={"WISEHUB_DATA_DIR": str(blocker / "d")}, ok=False)

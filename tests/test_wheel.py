@@ -89,12 +89,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel installed (not editable)."""
     root = tmp_path_factory.mktemp("venv")
-    _run([sys.executable, "-m", "venv", str(root)])
+    # No pip of its own (ensurepip costs seconds of CPU): pip's --python runs pip inside the
+    # new venv's interpreter, before the borrowed packages are visible, so it installs the
+    # wheel whatever the test environment holds.
+    _run([sys.executable, "-m", "venv", "--without-pip", str(root)])
     python = root / "bin" / "python"
-    # The venv's own pip, before the borrowed packages are visible: it installs the wheel
-    # whatever the test environment holds.
-    _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-          str(wheel)], env=_clean_env())
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+          "--no-deps", "--no-index", str(wheel)], env=_clean_env())
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
                      ).stdout.strip())
     (site / "borrowed-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")

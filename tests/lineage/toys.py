@@ -76,7 +76,8 @@ class Slow(Target):
     """Sleeps, so tests can see parallel branches and concurrent callers."""
 
     keys = ("label",)
-    params: ClassVar[dict[str, float]] = {"seconds": 0.4}
+    # Long enough that two branches overlap even when a loaded machine starts them apart.
+    params: ClassVar[dict[str, float]] = {"seconds": 1.5}
 
     def make(self) -> Result:
         start = time.time()
