@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from wisehub.compute.limits import LimitExceeded
 from wisehub.compute.manager import ClusterManager, NotFound, Refused
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
 from wisehub.compute.settings import CONFIG_ENV, STATE_ENV, ComputeSettings
+from wisehub.hub.stopping import until_stop_signal
 
 log = logging.getLogger("wisehub.compute")
 
@@ -211,14 +211,10 @@ async def serve(config: ServiceConfig) -> None:
     await manager.rediscover()
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     server = app.listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     lifecycle = asyncio.create_task(manager.run())
     log.info("compute service listening on %s (%d clusters rediscovered)", url.geturl(),
              len(manager.records))
-    await stop.wait()
+    await until_stop_signal()
     lifecycle.cancel()
     server.stop()
 

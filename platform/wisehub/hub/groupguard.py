@@ -41,6 +41,8 @@ from urllib.parse import quote
 
 import requests
 
+from wisehub.hub.stopping import interrupt_on_stop_signals
+
 log = logging.getLogger("wisehub.group-guard")
 PAGINATED = {"Accept": "application/jupyterhub-pagination+json"}
 PREFIX = "wh-"
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
     guard = Guard(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"],
                   args.accounts, args.workspaces)
+    interrupt_on_stop_signals()
     try:
         while True:
             try:
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
             except (requests.RequestException, subprocess.CalledProcessError, OSError) as err:
                 log.warning("round failed, retrying: %s", err)
             time.sleep(args.interval)
-    except KeyboardInterrupt:  # the hub stops its services with SIGINT
+    except KeyboardInterrupt:  # SIGINT or SIGTERM from the hub
         log.info("stopped")
 
 

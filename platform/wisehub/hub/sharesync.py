@@ -22,7 +22,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+
+from wisehub.hub.stopping import interrupt_on_stop_signals
 
 log = logging.getLogger("wisehub.share-sync")
 PAGINATED = {"Accept": "application/jupyterhub-pagination+json"}
@@ -207,10 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
     hub = Hub(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     args.state.parent.mkdir(parents=True, exist_ok=True)
-    # The hub stops services with SIGINT, then SIGTERM after 10 s, and one at a time. Started
-    # from a background job, SIGINT arrives ignored; listen to both so the first one ends us.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _stop)
+    interrupt_on_stop_signals()
     try:
         while True:
             try:
@@ -220,10 +218,6 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(args.interval)
     except KeyboardInterrupt:
         log.info("stopped")
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

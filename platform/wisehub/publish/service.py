@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
+from wisehub.hub.stopping import until_stop_signal
 from wisehub.lineage.context import Context
 from wisehub.lineage.schema import upgrade
 from wisehub.lineage.store import engine_for
@@ -152,8 +153,9 @@ async def _serve() -> None:
     app = make_app(db_url, prefix, hub_auth=HubOAuth(cache_max_age=60), page_size=page_size,
                    tables={"stars": stars})
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    app.listen(url.port or 80, url.hostname or "127.0.0.1")
-    await asyncio.Event().wait()
+    server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
+    await until_stop_signal()
+    server.stop()
 
 
 if __name__ == "__main__":
