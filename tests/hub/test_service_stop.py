@@ -87,3 +87,25 @@ def test_service_stops_on_the_first_signal(tmp_path: Path, service: str, signum:
             proc.wait()
     assert proc.returncode == 0, output
     assert "Traceback" not in output
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has SIGINT ignored (``SigIgn`` in /proc/<pid>/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("SigIgn:")), 16)
+    return bool(mask & (1 << (signal.SIGINT - 1)))
+
+
+def test_the_hub_and_its_services_hear_sigint_whoever_started_them(hub) -> None:
+    """The session's hub was started by this test process, which under a background job
+    (CI) has SIGINT ignored itself; the hub and every service it runs (the idle culler too,
+    which is not ours) hear it all the same."""
+    import psutil
+
+    hub_process = psutil.Process(hub.process.pid)
+    services = hub_process.children(recursive=True)
+    names = " ".join(" ".join(p.cmdline()) for p in services)
+    assert "jupyterhub_idle_culler" in names and "wisehub.compute.service" in names
+    for process in [hub_process, *services]:
+        assert not _ignores_sigint(process.pid), process.cmdline()

@@ -105,7 +105,8 @@ def run_config(config: Path, url: str, token: str, timeout: float = 90) -> Runni
     with open(open_private_log(log), "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-            cwd=config.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=config.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_hear_sigint)
     hub = RunningHub(url, token, log, process)
     try:
         _wait_ready(hub, timeout)
@@ -113,6 +114,14 @@ def run_config(config: Path, url: str, token: str, timeout: float = 90) -> Runni
         stop(hub)
         raise
     return hub
+
+
+def _hear_sigint() -> None:
+    """In the hub's process before it starts: SIGINT back to its default. A caller started
+    under a background job (a test session in CI, say) has it ignored, and the hub, its
+    services and user servers would inherit that; the hub stops each of them with SIGINT and
+    waits ten seconds for any that does not hear it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _plain(value: Any) -> Any:
