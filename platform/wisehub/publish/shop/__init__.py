@@ -10,7 +10,7 @@ API and web page in the ``publish`` hub service). See ``docs/publishing.md``.
 
 >>> from wisehub.publish import shop
 >>> sorted(shop.FORMATS)
-['csv', 'ecsv', 'fits', 'hdf5', 'root']
+['csv', 'ecsv', 'fits', 'hdf5', 'parquet', 'root']
 """
 
 from __future__ import annotations
