@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,12 +79,30 @@ _ENGINES_LOCK = threading.Lock()
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of 10⁶ products stay hot
     cursor.close()
+
+
+def _use_wal(cursor: Any, patience: float = 60.0) -> None:
+    """Put the database in WAL mode. Switching needs the database to itself, and SQLite
+    answers "database is locked" at once, without its busy handler, when processes opening
+    a new database together switch at the same moment; so wait and retry, as the busy
+    timeout would. A database already in WAL mode is left as it is."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def engine_for(url: str) -> Engine:
