@@ -1,15 +1,4 @@
-"""``submit()``, ``jobs()`` and ``job()``: the batch API a notebook uses.
-
->>> import tempfile
->>> from wisehub.config import Settings
->>> backend = LocalBackend(Settings(data_dir=tempfile.mkdtemp()))
->>> submit("math:nope", backend=backend)
-Traceback (most recent call last):
-...
-wisehub.batch.errors.JobSpecError: function 'math:nope': module 'math' has no attribute 'nope'
->>> len(jobs(backend=backend))
-0
-"""
+"""``submit()``, ``jobs()`` and ``job()``: the batch API a notebook uses (examples on each)."""
 
 from __future__ import annotations
 
@@ -74,10 +63,19 @@ def submit(what: Callable[..., Any] | str | Path, *args: Any, workers: int = 1,
 
     Examples
     --------
-    >>> job = wh.batch.submit("mypipeline.nightly:reduce", night="2024-03-01",
-    ...                       workers=4)  # doctest: +SKIP
-    >>> job.status()  # doctest: +SKIP
-    'running'
+    ``wh.batch.submit("mypipeline.nightly:reduce", night="2024-03-01", workers=4)`` returns
+    a :class:`Job` at once; ``job.status()`` then says ``'queued'``, ``'running'``, and so on.
+    A function that cannot be imported is refused at submit time, and nothing is queued:
+
+    >>> import tempfile
+    >>> from wisehub.config import Settings
+    >>> mine = LocalBackend(Settings(data_dir=tempfile.mkdtemp(), user="ada"))
+    >>> submit("no_such_pipeline.nightly:reduce", night="2024-03-01", backend=mine)
+    Traceback (most recent call last):
+    ...
+    wisehub.batch.errors.JobSpecError: function 'no_such_pipeline.nightly:reduce': cannot import ...
+    >>> len(jobs(mine))
+    0
     """
     service = _compute_service() if backend is None else None
     if service is not None:
@@ -164,7 +162,10 @@ def _submit_to_service(service: ComputeAPI, what: Any, args: tuple, kwargs: dict
 def jobs(backend: LocalBackend | None = None) -> JobList:
     """Your batch jobs, oldest first (a table in JupyterLab).
 
-    >>> wh.batch.jobs()  # doctest: +SKIP
+    >>> import tempfile
+    >>> from wisehub.config import Settings
+    >>> jobs(LocalBackend(Settings(data_dir=tempfile.mkdtemp(), user="ada")))
+    (no batch jobs)
     """
     backend = backend or LocalBackend()
     backend.cleanup()
@@ -174,7 +175,13 @@ def jobs(backend: LocalBackend | None = None) -> JobList:
 def job(job_id: str, backend: LocalBackend | None = None) -> Job:
     """One of your jobs by id, from any later session; :class:`UnknownJobError` otherwise.
 
-    >>> wh.batch.job("20260101T120000-0a1b2c3d").result()  # doctest: +SKIP
+    >>> import tempfile
+    >>> from wisehub.config import Settings
+    >>> job("20260101T120000-0a1b2c3d", LocalBackend(Settings(data_dir=tempfile.mkdtemp(),
+    ...                                                       user="ada")))
+    Traceback (most recent call last):
+    ...
+    wisehub.batch.errors.UnknownJobError: no batch job 20260101T120000-0a1b2c3d for user 'ada'; ...
     """
     backend = backend or LocalBackend()
     backend.record(job_id)

@@ -125,9 +125,9 @@ class PlatformCatalog:
 
     Built from entries, or from a ``loader`` run on first use (sub-catalogues open lazily).
 
-    >>> cat = open_catalog()                            # doctest: +SKIP
-    >>> cat.search(instrument="WHCAM").names()          # doctest: +SKIP
-    ['whcam.raw']
+    >>> cat = open_catalog()
+    >>> cat.search(instrument="WHCAM").names()
+    ['whcam.raw', 'whcam.raw.s3']
     """
 
     def __init__(self, source: str, entries: dict[str, Entry] | None = None,

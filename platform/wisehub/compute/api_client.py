@@ -122,8 +122,16 @@ class ComputeAPI:
 def clusters() -> list[dict]:
     """The clusters the compute service holds for you (inside a hub server).
 
-    >>> clusters()  # doctest: +SKIP
-    [{'id': 'c-1f2e…', 'owner': 'ada', 'workers': 2, ...}]
+    Outside a hub server there is no service to ask:
+
+    >>> clusters()
+    Traceback (most recent call last):
+    ...
+    wisehub.compute.api_client.ComputeError: no compute service here: ...
+
+    Inside one::
+
+        clusters()  # [{'id': 'c-1f2e…', 'owner': 'ada', 'workers': 2, ...}]
     """
     service = ComputeAPI.from_environment()
     if service is None:

@@ -174,8 +174,15 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
     kwargs])`` tuples whose patterns are relative to the service prefix.
 
     >>> import tempfile
-    >>> config = ServiceConfig(ComputeSettings(), Path(tempfile.mkdtemp()))
-    >>> app = make_app(config)  # doctest: +SKIP
+    >>> config = ServiceConfig(ComputeSettings(), Path(tempfile.mkdtemp()),
+    ...                        hub_token="the-service-token")
+    >>> app = make_app(config)
+    >>> from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+    >>> status = RequestStartLine("GET", "/services/compute/clusters/c-1/status", "HTTP/1.1")
+    >>> request = HTTPServerRequest(start_line=status, headers=HTTPHeaders(Host="hub"))
+    >>> app.find_handler(request).handler_class.__name__
+    'DashboardHandler'
+    >>> HubOAuth.clear_instance()  # the service's one HubOAuth, made by make_app
     """
     hub = HubAPI(settings.hub_api_url, settings.hub_token)
     manager = ClusterManager(settings.compute, settings.state_dir, hub, settings.prefix,

@@ -5,9 +5,10 @@ that lets another process (``wisehub dev ceph down``) find and stop the daemons.
 answers S3 on a free loopback port; an admin S3 user (with RGW admin-API caps) is created at
 start. Facts and settings: ``shared/notes/ceph-rgw.md``.
 
->>> with ceph_cluster() as ceph:                     # doctest: +SKIP
-...     ceph.endpoint_url
-'http://127.0.0.1:...'
+In a script (the test session starts one cluster this way)::
+
+    with ceph_cluster() as ceph:
+        ceph.endpoint_url  # 'http://127.0.0.1:...'
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ the server runs as the ``postgres`` OS user (PostgreSQL refuses to run as root).
 Run it by hand with ``python -m wisehub.dev.postgres``: it prints the SQLAlchemy URL and
 stops on Ctrl-C.
 
->>> with postgres_server() as pg:                    # doctest: +SKIP
-...     pg.url("postgres")
-'postgresql+psycopg://wisehub:...@127.0.0.1:.../postgres'
+In a script (the test session starts one server this way)::
+
+    with postgres_server() as pg:
+        pg.url("postgres")  # 'postgresql+psycopg://wisehub:...@127.0.0.1:.../postgres'
 """
 
 from __future__ import annotations

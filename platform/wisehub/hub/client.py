@@ -3,11 +3,12 @@
 Used by the tests, the benchmark and scripts that drive a hub the way users do: create a user,
 spawn their server, and run code in a kernel over the kernel websocket.
 
->>> async def demo(url, token):                      # doctest: +SKIP
-...     async with HubClient(url, token) as hub:
-...         await hub.create_user("ann")
-...         await hub.spawn("ann")
-...         return await hub.run_code("ann", "print(6 * 7)")
+Against a running hub (tests/hub drive one this way)::
+
+    async with HubClient(url, token) as hub:
+        await hub.create_user("ann")
+        await hub.spawn("ann")
+        await hub.run_code("ann", "print(6 * 7)")  # '42\\n'
 """
 
 from __future__ import annotations
@@ -177,10 +178,11 @@ class Kernel:
 async def logged_in(url: str, user: str, password: str) -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP session logged in through the hub's login form, as a browser would be.
 
-    >>> async def spawn_page(url):                   # doctest: +SKIP
-    ...     async with logged_in(url, "pupil1", "demo-password") as browser:
-    ...         async with browser.get(url + "hub/spawn") as reply:
-    ...             return await reply.text()
+    Against a running hub::
+
+        async with logged_in(url, "pupil1", "demo-password") as browser:
+            async with browser.get(url + "hub/spawn") as reply:
+                page = await reply.text()
     """
     jar = aiohttp.CookieJar(unsafe=True)  # keep cookies for 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=jar,

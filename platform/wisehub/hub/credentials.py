@@ -80,8 +80,14 @@ def user_credentials(settings: Settings, user: str,
 
     Examples
     --------
-    >>> user_credentials(settings, "ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
-    {'WISEHUB_LINEAGE_DB_URL': 'postgresql+psycopg://ada:…@db/lineage', ...}
+    With PostgreSQL and RGW configured: ``{'WISEHUB_LINEAGE_DB_URL':
+    'postgresql+psycopg://ada:…@db/lineage', 'WISEHUB_S3__ACCESS_KEY': …, …}``. A SQLite store
+    (single-user trust) and no RGW admin add nothing:
+
+    >>> import tempfile
+    >>> user_credentials(Settings(data_dir=tempfile.mkdtemp()), "ada",
+    ...                  {"ada": Membership(groups=["lab"])})
+    {}
     """
     # The stores' clients load only when a spawn needs them, not when the hub starts.
     from wisehub.lineage.roles import provision_user

@@ -233,8 +233,10 @@ class UserResources:
     its own API client, so the hub's service account needs only ``secrets`` and
     ``networkpolicies`` rights (the chart's ``wisehub-hub`` Role).
 
-    >>> c.KubeSpawner.pre_spawn_hook = UserResources(  # doctest: +SKIP
-    ...     KubeSettings(), StoreCredentials(settings), pod_environment(settings))
+    :func:`configure_kubespawner` installs it::
+
+        c.KubeSpawner.pre_spawn_hook = UserResources(
+            KubeSettings(), StoreCredentials(settings), pod_environment(settings))
     """
 
     kube: KubeSettings
@@ -275,7 +277,9 @@ def literal(env: dict[str, Any]) -> dict[str, Any]:
 async def apply(spawner: Any, kind: str, manifest: dict) -> None:
     """Create ``manifest`` in the spawner's namespace, or replace it if it exists.
 
-    >>> await apply(spawner, "secret", user_secret("ada", creds, kube))  # doctest: +SKIP
+    In a pre-spawn hook::
+
+        await apply(spawner, "secret", user_secret("ada", creds, kube))
     """
     from kubernetes_asyncio import client
     from kubernetes_asyncio.client.rest import ApiException
@@ -301,8 +305,14 @@ class StoreCredentials:
     policy brought up to date with every hub user's groups, and the login role with the
     user's current groups and a new password; here they go into the user's Secret.
 
-    >>> StoreCredentials(settings)("ada", {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
-    UserCredentials(s3=S3Credentials(access_key='…', secret_key='***'), lineage_role='ada')
+    With PostgreSQL and RGW configured the result holds the user's key and role URL. A
+    SQLite store (single-user trust) and no RGW admin give neither:
+
+    >>> import tempfile
+    >>> from wisehub.storage.policy import Membership
+    >>> single = Settings(data_dir=tempfile.mkdtemp())
+    >>> StoreCredentials(single)("ada", {"ada": Membership(groups=["lab"])})
+    UserCredentials(s3=None, lineage_role=None)
     """
 
     settings: Settings

@@ -39,8 +39,14 @@ class IdentityError(RuntimeError):
 def hub_identity(api_url: str, token: str, *, timeout: float = 10.0) -> tuple[str, tuple[str, ...]]:
     """``(name, groups)`` of the token's user, from the hub's REST API.
 
-    >>> hub_identity("http://127.0.0.1:8081/hub/api", "token")  # doctest: +SKIP
-    ('ada', ('lab',))
+    In a user server, ``hub_identity(os.environ["JUPYTERHUB_API_URL"],
+    os.environ["JUPYTERHUB_API_TOKEN"])`` gives for example ``('ada', ('lab',))``. A hub that
+    does not answer is an error that says where it asked:
+
+    >>> hub_identity("http://127.0.0.1:9/hub/api", "token", timeout=1)
+    Traceback (most recent call last):
+    ...
+    wisehub.lineage.identity.IdentityError: could not ask the hub at http://127.0.0.1:9/hub/api ...
     """
     request = urllib.request.Request(api_url.rstrip("/") + "/user",
                                      headers={"Authorization": f"token {token}"})

@@ -19,8 +19,8 @@ and returns the database URL that logs in as the user. Each call sets a new pass
 URL of a previous spawn stops working. It refuses a name that is already some other role
 (``postgres``, the hub's own role, a superuser): provisioning never changes such a role.
 
->>> provision_user("postgresql+psycopg://hub@db/lineage", "ada", groups=["lab"])  # doctest: +SKIP
-'postgresql+psycopg://ada:...@db/lineage'
+Against the lineage PostgreSQL, ``provision_user("postgresql+psycopg://hub@db/lineage",
+"ada", groups=["lab"])`` returns ``'postgresql+psycopg://ada:...@db/lineage'``.
 """
 
 from __future__ import annotations
@@ -89,6 +89,11 @@ def provision_user(admin_url: str, username: str, groups: Iterable[str] = (),
     ``admin_url`` connects as the role owning the lineage tables, which needs CREATEROLE.
     Groups and projects replace the user's previous ones, so calling it at every spawn
     keeps the database in step with the hub's groups.
+
+    >>> provision_user("sqlite:///lineage.sqlite", "ada", groups=["lab"])
+    Traceback (most recent call last):
+    ...
+    wisehub.lineage.roles.RoleError: database roles need PostgreSQL, not sqlite ...
     """
     _check_name(username)
     url = make_url(admin_url)

@@ -3,9 +3,10 @@
 Run by the platform (the bucket owner, whose RGW user has ``users=*`` caps) whenever users,
 groups or projects change; it is idempotent.
 
->>> keys = provision(admin, storage, {"ada": Membership(groups=["lab"])})  # doctest: +SKIP
->>> keys["ada"]                                                          # doctest: +SKIP
-S3Credentials(access_key='…', secret_key='***')
+Against a running RGW (tests/storage/test_isolation.py does this)::
+
+    keys = provision(admin, storage, {"ada": Membership(groups=["lab"])})
+    keys["ada"]  # S3Credentials(access_key='…', secret_key='***')
 """
 
 from __future__ import annotations

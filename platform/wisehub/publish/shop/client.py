@@ -8,9 +8,12 @@ the user of the settings, with the same checks.
 >>> import wisehub as wh
 >>> callable(wh.publish.shop.order)
 True
->>> order = wh.publish.shop.order("samples/showers.events", format="hdf5",
-...                               cuts={"energy_ev": {"min": 4e15}})  # doctest: +SKIP
->>> path = wh.publish.shop.download(wh.publish.shop.wait(order["id"])["id"])  # doctest: +SKIP
+
+With the shower sample published (the data-shop tutorial does this)::
+
+    order = wh.publish.shop.order("samples/showers.events", format="hdf5",
+                                  cuts={"energy_ev": {"min": 4e15}})
+    path = wh.publish.shop.download(wh.publish.shop.wait(order["id"])["id"])
 """
 
 from __future__ import annotations
