@@ -85,6 +85,35 @@ def _read(path: Path, fmt: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return {c: np.asarray(table[c]) for c in table.colnames}, dict(table.meta)
 
 
+def _units(path: Path, fmt: str) -> dict[str, str]:
+    """Each column's unit, as that format's own library reads it (columns without one left out)."""
+    if fmt == "hdf5":
+        import h5py
+
+        with h5py.File(path) as f:
+            found = {k: f["event"][k].attrs.get("unit", "") for k in f["event"]}
+    elif fmt == "root":
+        import uproot
+
+        with uproot.open(path) as f:
+            found = json.loads(str(f["provenance"]))["units"]
+    elif fmt == "csv":
+        found = {line[7:].split(": ")[0]: line.rstrip("\n").split(": ", 1)[1]
+                 for line in path.open() if line.startswith("# unit ")}
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        found = {f.name: (f.metadata or {}).get(b"unit", b"").decode()
+                 for f in pq.read_schema(path)}
+    else:
+        from astropy.table import Table
+
+        table = Table.read(path, hdu="EVENT") if fmt == "fits" else Table.read(
+            path, format="ascii.ecsv")
+        found = {c: str(table[c].unit or "") for c in table.colnames}
+    return {name: str(unit) for name, unit in found.items() if unit}
+
+
 @pytest.mark.parametrize("fmt", ["hdf5", "root", "ecsv", "csv", "fits", "parquet"])
 def test_output_holds_exactly_the_selection_and_its_provenance(shop: Shop, fmt: str,
                                                                sample_set: SampleSet) -> None:
@@ -102,6 +131,8 @@ def test_output_holds_exactly_the_selection_and_its_provenance(shop: Shop, fmt: 
     assert meta["record"] in meta["citation"]
     assert json.loads(meta["selection"])["cuts"]["zenith_deg"]["max"] == 30
     assert int(meta["events"]) == expected["energy_ev"].size
+    assert _units(shop.book.directory(order.id) / done["file"], fmt) == {
+        "energy_ev": "eV", "zenith_deg": "deg"}
 
 
 BAD = {
