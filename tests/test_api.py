@@ -4,6 +4,7 @@ lazily, and docs/api.md is exactly what the docstrings say."""
 from __future__ import annotations
 
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -46,6 +47,27 @@ print(json.dumps({"before": before, "compute": compute.__name__,
     assert got["before"] == [], f"import wisehub pulled in {got['before']}"
     assert (got["compute"], got["cluster"], got["sub"]) == ("wisehub.compute", True,
                                                             "wisehub.reduce")
+
+
+def test_the_command_line_starts_without_the_science_libraries(tmp_path: Path) -> None:
+    """Every ``wisehub`` command used to import xarray, dask, numba and astropy, because the
+    CLI lists the ingest, reduce and samples groups: ``wisehub batch list`` took 11 s of CPU.
+    Only the command that runs loads what it needs."""
+    probe = """
+import json, sys
+from typer.testing import CliRunner
+from wisehub.cli import app
+result = CliRunner().invoke(app, ["batch", "list"])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {
+    "xarray", "dask", "distributed", "numba", "astropy", "zarr", "s3fs", "pandas"})
+print(json.dumps({"exit": result.exit_code, "output": result.output, "heavy": heavy}))
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=300, check=True,
+                         env={**os.environ, "WISEHUB_DATA_DIR": str(tmp_path)})
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["exit"] == 0 and got["output"] == "(no batch jobs)\n", got
+    assert got["heavy"] == [], f"`wisehub batch list` loaded {got['heavy']}"
 
 
 def test_api_page_is_generated_from_the_docstrings() -> None:

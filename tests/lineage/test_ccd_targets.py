@@ -120,14 +120,14 @@ def test_a_library_fix_makes_products_stale_and_the_plan_says_which(sqlite_ccd, 
 
     store = sqlite_ccd
     bias = MasterBias.get(store=store, night=NIGHT, chip="ccd2")
-    assert "wisehub.reduce.combine" in MasterBias.code().parts  # reached through master_bias
-    assert "wisehub.reduce.calibrate" in ReducedScienceFrame.code().parts
+    assert "wisehub.reduce.combination" in MasterBias.code().parts  # reached through master_bias
+    assert "wisehub.reduce.calibration" in ReducedScienceFrame.code().parts
     assert bias.code_version == MasterBias.code_version()
     assert bias.code_version.startswith(wh.__version__ + "+")
     source = code.module_source
 
     def fixed(name: str) -> str:  # a fix in the combine kernels, as seen by the hash
-        return source(name) + ("\n# a fix\n" if name == "wisehub.reduce.combine" else "")
+        return source(name) + ("\n# a fix\n" if name == "wisehub.reduce.combination" else "")
 
     monkeypatch.setattr(code, "module_source", fixed)
     forget_code_versions()
@@ -135,8 +135,8 @@ def test_a_library_fix_makes_products_stale_and_the_plan_says_which(sqlite_ccd, 
         plan = MasterBias.plan(store=store, night=NIGHT, chip="ccd2")
         assert plan.status == OUTDATED
         assert plan.reasons == [f"code version changed ({bias.code_version} → "
-                                f"{MasterBias.code_version()}: wisehub.reduce.combine changed)"]
-        assert "wisehub.reduce.combine changed" in str(plan)
+                                f"{MasterBias.code_version()}: wisehub.reduce.combination changed)"]
+        assert "wisehub.reduce.combination changed" in str(plan)
         remade = MasterBias.get(store=store, night=NIGHT, chip="ccd2")
         assert remade != bias and remade.code_version == MasterBias.code_version()
     finally:

@@ -15,7 +15,7 @@ import xarray as xr
 from wisehub.reduce import combine
 from wisehub.storage.zarrio import open_zarr
 
-combine_module = importlib.import_module("wisehub.reduce.combine")  # not the function
+combine_module = importlib.import_module("wisehub.reduce.combination")
 SHAPE = (4, 1100, 1024)  # one 18 MB stored chunk: more than a task, so split into bands
 
 

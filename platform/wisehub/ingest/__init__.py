@@ -4,89 +4,26 @@ Ingest only ingests: WCS and units follow :mod:`wisehub.conventions`, Zarr goes 
 :mod:`wisehub.storage.zarrio`, and registering the frames in the lineage store is the CLI's
 next step (``wisehub ingest``).
 
->>> import tempfile
->>> from wisehub.samples import make_ccd_fits
->>> where = tempfile.mkdtemp()
->>> files = make_ccd_fits(where + "/fits", size=48, nights=1, chips=1)
->>> ds = ingest_fits(files, where + "/raw.zarr")
->>> ds.sizes["frame"] == len(files), ds["data"].wise.frame_wcs(0).has_celestial
-(True, True)
+Names resolve on first use, so ``wisehub ingest --help`` (and every other command of the
+CLI, which lists this one) starts without xarray, dask or astropy.
+
+>>> import wisehub.ingest as ingest
+>>> ingest.ingest_fits.__module__
+'wisehub.ingest.frames'
 """
 
-from __future__ import annotations
+from wisehub.lazy import lazy_getattr
 
-import os
-import uuid
-from collections.abc import Sequence
-from typing import Any
+_LAZY = {
+    "IngestError": "wisehub.ingest.headers:IngestError",
+    "ingest_fits": "wisehub.ingest.frames:ingest_fits",
+    "open_fits_stack": "wisehub.ingest.stack:open_fits_stack",
+    "read_cube_fits": "wisehub.ingest.cube:read_cube_fits",
+    "read_frame_header": "wisehub.ingest.headers:read_frame_header",
+    "reduction_chunks": "wisehub.ingest.stack:reduction_chunks",
+    "write_ingested": "wisehub.ingest.frames:write_ingested",
+}
 
-import xarray as xr
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
-import wisehub.conventions  # noqa: F401  (the .wise accessor)
-from wisehub.config import get_settings
-from wisehub.ingest.cube import read_cube_fits
-from wisehub.ingest.headers import IngestError, read_frame_header
-from wisehub.ingest.stack import open_fits_stack, reduction_chunks
-from wisehub.storage import StorageError
-from wisehub.storage.s3 import storage_at
-from wisehub.storage.zarrio import StoreExistsError, open_zarr, write_staged, write_zarr
-
-
-def ingest_fits(
-    files: Sequence[str | os.PathLike],
-    store: str,
-    storage_options: dict[str, Any] | None = None,
-    *,
-    progress: bool = False,
-    overwrite: bool = False,
-) -> xr.Dataset:
-    """Ingest FITS frames into one Zarr store and return it opened lazily from there.
-
-    Every header is checked (and every file checksummed) before any pixel is written; a
-    failure leaves no store behind. With ``overwrite``, an existing store is kept until
-    the new one is complete (:func:`write_ingested`).
-    """
-    write_ingested(open_fits_stack(files), store, storage_options, progress=progress,
-                   overwrite=overwrite)
-    return open_zarr(store, storage_options, small_coords=True)
-
-
-def write_ingested(ds: xr.Dataset, store: str, storage_options: dict[str, Any] | None = None,
-                   *, progress: bool = False, overwrite: bool = False) -> None:
-    """Write an opened FITS stack (:func:`open_fits_stack`) to the Zarr store ``store``.
-
-    Replacing an existing store (``overwrite``) writes the new one completely beside it
-    and swaps it in at the commit (:meth:`~wisehub.storage.store.Storage.swap`): a failed
-    ingest leaves the old store as it was.
-
-    >>> import tempfile
-    >>> from wisehub.samples import make_ccd_fits
-    >>> where = tempfile.mkdtemp()
-    >>> files = make_ccd_fits(where + "/fits", size=48, nights=1, chips=1)
-    >>> write_ingested(open_fits_stack(files[:2]), where + "/raw.zarr")
-    >>> write_ingested(open_fits_stack(files[2:5]), where + "/raw.zarr", overwrite=True)
-    >>> open_zarr(where + "/raw.zarr").sizes["frame"]
-    3
-    """
-    try:
-        purpose = get_settings().layouts.ingest
-        storage, key = storage_at(store, storage_options)
-        if not (overwrite and storage.exists(key)):
-            write_zarr(ds, store, storage_options, progress=progress, purpose=purpose)
-            return
-        new_key = f"{key}.ingesting-{uuid.uuid4().hex[:8]}"
-        write_staged(storage, new_key, ds, progress=progress, purpose=purpose)
-        storage.swap(new_key, key)
-    except (StoreExistsError, StorageError, OSError) as err:
-        raise IngestError(f"cannot write {store}: {err}") from err
-
-
-__all__ = [
-    "IngestError",
-    "ingest_fits",
-    "open_fits_stack",
-    "read_cube_fits",
-    "read_frame_header",
-    "reduction_chunks",
-    "write_ingested",
-]
+__all__ = sorted(_LAZY)

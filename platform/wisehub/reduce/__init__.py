@@ -4,50 +4,38 @@ Every function takes and returns xarray objects (lazy and dask-backed), keeps co
 and header attributes, and appends what it did to the ``history`` attribute. ccdproc and
 astropy are the reference for results; see the tests.
 
+Names resolve on first use, so the CLI and the hub's services, which list or import this
+package, start without xarray, dask and numba.
+
 >>> import numpy as np, xarray as xr, wisehub as wh
 >>> stack = xr.DataArray(np.ones((3, 4, 4), "f4"), dims=("frame", "y", "x"))
 >>> float(wh.reduce.combine(stack, "median").mean())
 1.0
 """
 
-import wisehub.conventions  # noqa: F401  (the .wise accessor on results)
-from wisehub.reduce.calibrate import (
-    calibrate,
-    master_bias,
-    master_dark,
-    master_flat,
-    overscan_correct,
-    variance,
-)
-from wisehub.reduce.coadd import stack
-from wisehub.reduce.combine import combine
-from wisehub.reduce.frames import NoValidDataWarning, ReduceError, as_stack
-from wisehub.reduce.stats import frame_statistic, imstat
-from wisehub.reduce.steps import (
-    FlatWarning,
-    flat_correct,
-    gain_correct,
-    subtract_bias,
-    subtract_dark,
-)
+from wisehub.lazy import lazy_getattr
 
-__all__ = [
-    "FlatWarning",
-    "NoValidDataWarning",
-    "ReduceError",
-    "as_stack",
-    "calibrate",
-    "combine",
-    "flat_correct",
-    "frame_statistic",
-    "gain_correct",
-    "imstat",
-    "master_bias",
-    "master_dark",
-    "master_flat",
-    "overscan_correct",
-    "stack",
-    "subtract_bias",
-    "subtract_dark",
-    "variance",
-]
+_LAZY = {
+    "FlatWarning": "wisehub.reduce.steps:FlatWarning",
+    "NoValidDataWarning": "wisehub.reduce.frames:NoValidDataWarning",
+    "ReduceError": "wisehub.reduce.frames:ReduceError",
+    "as_stack": "wisehub.reduce.frames:as_stack",
+    "calibrate": "wisehub.reduce.calibration:calibrate",
+    "combine": "wisehub.reduce.combination:combine",
+    "flat_correct": "wisehub.reduce.steps:flat_correct",
+    "frame_statistic": "wisehub.reduce.stats:frame_statistic",
+    "gain_correct": "wisehub.reduce.steps:gain_correct",
+    "imstat": "wisehub.reduce.stats:imstat",
+    "master_bias": "wisehub.reduce.calibration:master_bias",
+    "master_dark": "wisehub.reduce.calibration:master_dark",
+    "master_flat": "wisehub.reduce.calibration:master_flat",
+    "overscan_correct": "wisehub.reduce.calibration:overscan_correct",
+    "stack": "wisehub.reduce.coadd:stack",
+    "subtract_bias": "wisehub.reduce.steps:subtract_bias",
+    "subtract_dark": "wisehub.reduce.steps:subtract_dark",
+    "variance": "wisehub.reduce.calibration:variance",
+}
+
+__getattr__ = lazy_getattr(globals(), _LAZY)
+
+__all__ = sorted(_LAZY)

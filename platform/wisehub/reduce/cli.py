@@ -8,18 +8,15 @@ only when complete, so a failure leaves nothing behind.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import xarray as xr
 
-from wisehub.compute import compute
-from wisehub.reduce.calibrate import calibrate, master_bias, master_dark, master_flat
-from wisehub.reduce.calibrate import variance as variance_of
-from wisehub.reduce.coadd import stack
-from wisehub.reduce.combine import ReduceError
-from wisehub.reduce.stats import imstat
-from wisehub.storage.zarrio import open_zarr, write_zarr
+# The reductions (xarray, dask, numba) load when a command runs, not when the CLI starts.
+from wisehub import reduce
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 app = typer.Typer(help="Reduce CCD frames: master bias/dark/flat, calibrate, stack, imstat.",
                   no_args_is_help=True)
@@ -37,25 +34,27 @@ Sigma = Annotated[float, typer.Option(help="sigma_clip: clipping threshold (both
 def open_frames(source: str, select: list[str] | None = None) -> xr.DataArray:
     """The ``data`` variable of a catalogue entry or Zarr store, filtered by ``KEY=VALUE``."""
     if "://" in source or Path(source).exists():
+        from wisehub.storage.zarrio import open_zarr
+
         dataset = open_zarr(source, small_coords=True)
     else:
         from wisehub.catalog import catalog
 
         dataset = catalog()[source].read()
     if "data" not in dataset:
-        raise ReduceError(f"{source} has no 'data' variable; expected frames (frame, y, x)")
+        raise reduce.ReduceError(f"{source} has no 'data' variable; expected frames (frame, y, x)")
     frames = dataset["data"]
     for condition in select or []:
         key, sep, value = condition.partition("=")
         if not sep or key not in frames.coords or frames[key].dims != ("frame",):
             keys = sorted(str(c) for c, v in frames.coords.items() if v.dims == ("frame",))
-            raise ReduceError(f"--select {condition!r}: expected KEY=VALUE with KEY a per-frame "
-                              f"coordinate: {keys}")
+            raise reduce.ReduceError(f"--select {condition!r}: expected KEY=VALUE with KEY a "
+                                     f"per-frame coordinate: {keys}")
         values = frames[key].values
         keep = values == (type(values[0].item())(value) if len(values) else value)
         if not keep.any():
-            raise ReduceError(f"{source}: no frames with {key}={value} "
-                              f"(it has {sorted(set(values.tolist()))[:10]})")
+            raise reduce.ReduceError(f"{source}: no frames with {key}={value} "
+                                     f"(it has {sorted(set(values.tolist()))[:10]})")
         frames = frames.isel(frame=keep.nonzero()[0])
     return frames
 
@@ -67,6 +66,10 @@ def open_master(source: str | None) -> xr.DataArray | None:
 
 def write_product(product: xr.DataArray | xr.Dataset, output: str) -> str:
     """Compute and write ``product`` to ``output`` atomically; refuse to overwrite."""
+    import xarray as xr
+
+    from wisehub.storage.zarrio import write_zarr
+
     dataset = product if isinstance(product, xr.Dataset) else product.to_dataset(name="data")
     return write_zarr(dataset, output, progress="reducing")
 
@@ -93,7 +96,7 @@ def bias_cmd(source: Source, output: Output, method: Method = "sigma_clip",
              select: Select = None, sigma: Sigma = 3.0, workers: Workers = None) -> None:
     """Combine the BIAS frames of SOURCE into a master bias."""
     frames = open_frames(source, [*(select or []), "IMAGETYP=BIAS"])
-    _done(output, master_bias(frames, method, **_clip(method, sigma)), workers)
+    _done(output, reduce.master_bias(frames, method, **_clip(method, sigma)), workers)
 
 
 @app.command("dark")
@@ -102,7 +105,7 @@ def dark_cmd(source: Source, output: Output, bias: Master = None,
              workers: Workers = None) -> None:
     """Combine the DARK frames of SOURCE into dark current per second."""
     frames = open_frames(source, [*(select or []), "IMAGETYP=DARK"])
-    product = master_dark(frames, open_master(bias), method, **_clip(method, sigma))
+    product = reduce.master_dark(frames, open_master(bias), method, **_clip(method, sigma))
     _done(output, product, workers)
 
 
@@ -113,8 +116,8 @@ def flat_cmd(source: Source, output: Output,
              select: Select = None, sigma: Sigma = 3.0, workers: Workers = None) -> None:
     """Combine the FLAT frames of one filter into a normalised master flat."""
     frames = open_frames(source, [*(select or []), "IMAGETYP=FLAT"])
-    product = master_flat(frames, open_master(bias), open_master(dark), method, filter=filter,
-                          **_clip(method, sigma))
+    product = reduce.master_flat(frames, open_master(bias), open_master(dark), method,
+                                 filter=filter, **_clip(method, sigma))
     _done(output, product, workers)
 
 
@@ -127,11 +130,14 @@ def calibrate_cmd(source: Source, output: Output, bias: Master = None, dark: Mas
     """Calibrate the SCIENCE frames of SOURCE to electrons."""
     frames = open_frames(source, [*(select or []), "IMAGETYP=SCIENCE"])
     flat_image = open_master(flat)
-    calibrated = calibrate(frames, open_master(bias), open_master(dark), flat_image, gain=gain)
+    calibrated = reduce.calibrate(frames, open_master(bias), open_master(dark), flat_image,
+                                  gain=gain)
     product: xr.DataArray | xr.Dataset = calibrated
     if variance:
+        import xarray as xr
+
         product = xr.Dataset({"data": calibrated,
-                              "variance": variance_of(calibrated, flat_image)})
+                              "variance": reduce.variance(calibrated, flat_image)})
     _done(output, product, workers)
 
 
@@ -139,7 +145,7 @@ def calibrate_cmd(source: Source, output: Output, bias: Master = None, dark: Mas
 def stack_cmd(source: Source, output: Output, method: Method = "sigma_clip",
               select: Select = None, sigma: Sigma = 3.0, workers: Workers = None) -> None:
     """Coadd calibrated frames of SOURCE on a common sky grid (their WCS)."""
-    product = stack(open_frames(source, select), method, **_clip(method, sigma))
+    product = reduce.stack(open_frames(source, select), method, **_clip(method, sigma))
     _done(output, product, workers)
 
 
@@ -147,7 +153,9 @@ def stack_cmd(source: Source, output: Output, method: Method = "sigma_clip",
 def imstat_cmd(source: Source, select: Select = None,
                section: Annotated[str | None, typer.Option(help="FITS section")] = None) -> None:
     """Print per-frame statistics of SOURCE."""
-    table = compute(imstat(open_frames(source, select), section=section),
+    from wisehub.compute import compute
+
+    table = compute(reduce.imstat(open_frames(source, select), section=section),
                     description="statistics")
     columns = ["npix", "mean", "median", "stdev", "mad_std", "min", "max"]
     typer.echo("frame".ljust(24) + "".join(c.rjust(12) for c in columns))

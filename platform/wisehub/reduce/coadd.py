@@ -25,7 +25,7 @@ from reproject import reproject_adaptive, reproject_exact, reproject_interp
 from reproject.mosaicking import find_optimal_celestial_wcs
 
 from wisehub.conventions.wcs import WCS_COORD, WCSError
-from wisehub.reduce.combine import Method, combine
+from wisehub.reduce.combination import Method, combine
 from wisehub.reduce.frames import FRAME, ReduceError, as_stack, common_coords
 from wisehub.reduce.history import add_history
 

@@ -6,6 +6,12 @@
 ['galaxies', 'ifu', 'raw', 'showers']
 """
 
-from wisehub.samples.make import SampleSet, load_truth, make_ccd_fits, make_samples
+from wisehub.lazy import lazy_getattr
 
-__all__ = ["SampleSet", "load_truth", "make_ccd_fits", "make_samples"]
+# Names resolve on first use: the CLI lists ``wisehub samples`` without loading astropy & co.
+_LAZY = {name: f"wisehub.samples.make:{name}"
+         for name in ("SampleSet", "load_truth", "make_ccd_fits", "make_samples")}
+
+__getattr__ = lazy_getattr(globals(), _LAZY)
+
+__all__ = sorted(_LAZY)

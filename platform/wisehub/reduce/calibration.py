@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from wisehub.conventions.units import UNITS_ATTR, unit_of, unit_string
-from wisehub.reduce.combine import Method, combine
+from wisehub.reduce.combination import Method, combine
 from wisehub.reduce.frames import FRAME, ReduceError, as_stack
 from wisehub.reduce.history import add_history
 from wisehub.reduce.sections import section_slices
