@@ -53,7 +53,7 @@ demo: install
 # The test suite, then every docstring example in the library (they write only to temp dirs),
 # in one pytest run (pyproject's testpaths and --doctest-modules).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Each image's Python environment built from images/requirements.lock (no Docker engine here).
 check-images: install

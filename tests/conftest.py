@@ -103,3 +103,27 @@ def hub(hub_settings: Settings) -> Iterator[RunningHub]:
         yield running
     finally:
         stop(running)
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """The pytest-xdist group of a test (``make test`` runs two workers, ``--dist loadgroup``).
+
+    A group runs in one worker, so what tests share starts once: the session hub, the Ceph
+    cluster, and the other-OS-account tests (``python_for_everyone`` changes and restores
+    directory modes, which would race across workers). Everything else goes by module, so a
+    module's own hub or cluster starts once too.
+    """
+    fixtures = item._fixtureinfo.name2fixturedefs  # what the test uses, transitively
+    if "hub" in fixtures and fixtures["hub"][-1].scope == "session":
+        return "session-hub"
+    if "ceph" in fixtures:
+        return "ceph"
+    if "python_for_everyone" in fixtures:
+        return "other-accounts"
+    return item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if hasattr(item, "_fixtureinfo"):
+            item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
