@@ -25,16 +25,17 @@ $(STAMPS)/system: scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
 	@touch $@
 
+# uv installs the ~260 packages in parallel: 15 s here where pip took 1 min 52 s. Like pip
+# with --no-compile it does not byte-compile the ~18,000 modules of the dependencies; Python
+# compiles the ~4,000 the platform and its tests import when first imported.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip 'uv>=0.13,<0.14'
 
-# Reinstall only when the project's dependencies change. --no-compile: pip would byte-compile
-# all ~18,000 modules of the dependencies one by one (~50 s of CPU); Python compiles the ~4,000
-# the platform and its tests import when first imported, and caches them the same way.
+# Reinstall only when the project's dependencies change.
 $(STAMPS)/python: pyproject.toml | $(BIN)/python
 	@mkdir -p $(STAMPS)
-	$(BIN)/pip install -q --no-compile -e '.[$(EXTRAS)]'
+	$(BIN)/uv pip install -q --system-certs --python $(BIN)/python -e '.[$(EXTRAS)]'
 	@touch $@
 
 $(CHP): $(NPM_PINS) | $(STAMPS)/system
