@@ -148,6 +148,19 @@ def test_one_task_per_tile_reads_every_frame():
                                quiet(np.nanmedian, stack.values, axis=0), rtol=RTOL)
 
 
+@pytest.mark.parametrize("options", [
+    {}, {"weights": np.arange(1.0, 16.0)}, {"scale": np.linspace(0.5, 2.0, 15)},
+    {"min_clip": 950.0, "saturate": SATURATE}, {"tile_bytes": 15 * 4 * 7}])
+def test_the_mean_of_frame_chunks_equals_the_mean_of_tiles_to_the_bit(stack, options):
+    """The mean sums frame-chunked input chunk by chunk, without joining the frames into
+    tiles; it must give the very same numbers as the one-tile kernel."""
+    frame_chunked = stack.chunk({"frame": 2})
+    streamed = quiet(lambda: combine(frame_chunked, "mean", **options))
+    assert not any("rechunk" in name for name in streamed.data.dask.layers)
+    tiled = quiet(lambda: combine(stack.chunk({"frame": -1}), "mean", **options).values)
+    np.testing.assert_array_equal(quiet(streamed.compute).values, tiled)
+
+
 def test_store_tiles_are_kept_when_already_spatial():
     data = da.zeros((10, 64, 64), dtype=np.float32, chunks=(10, 32, 64))
     out = combine(xr.DataArray(data, dims=("frame", "y", "x")), "mean")

@@ -61,12 +61,32 @@ def test_mean_of_a_raw_store_reads_mapped_views(tmp_path: Path, seen: list) -> N
     assert all(mapped(tile) and not tile.flags.writeable for tile in seen)
 
 
-def test_mean_of_a_zstd_store_matches(tmp_path: Path, seen: list) -> None:
+def test_mean_of_a_zstd_store_sums_the_decoded_frames_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frame-chunked zstd: each frame is decoded once, and the mean sums bands of the decoded
+    frames as views; a rechunk joined them into tiles first, copying the whole stack."""
     path, data = write(tmp_path / "frames.zarr", {"chunks": (1, *SHAPE[1:])})
     stack = open_zarr(path)["data"]
     assert "DecodedArray" in stack.data.name
+    summed: list[list[np.ndarray]] = []
+    real = combine_module.mean_of_blocks
+
+    def spy(blocks, **kwargs):
+        summed.append(blocks)
+        return real(blocks, **kwargs)
+
+    monkeypatch.setattr(combine_module, "mean_of_blocks", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the layout advice
-        out = combine(stack, "mean").values
-    np.testing.assert_allclose(out, np.nanmean(data, 0), rtol=1e-6)
-    assert seen and not any(mapped(tile) for tile in seen)
+        out = combine(stack, "mean")
+    values = out.values
+    np.testing.assert_allclose(values, np.nanmean(data, 0), rtol=1e-6)
+    # The same sums in the same order as the one-tile kernel: equal to the bit.
+    np.testing.assert_array_equal(values, combine(xr.DataArray(data, dims=stack.dims),
+                                                  "mean").values)
+    assert len(summed) == 2  # two bands of rows, each with the blocks of all the frames
+    assert all(sum(block.shape[0] for block in blocks) == SHAPE[0] for blocks in summed)
+    # Both bands are views of the same decoded frame chunks: nothing was copied into tiles.
+    first, second = summed
+    assert all(a.base is not None and a.base is b.base for a, b in zip(first, second,
+                                                                       strict=True))

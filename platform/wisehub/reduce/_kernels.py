@@ -18,6 +18,7 @@ the *last* bounds.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -31,19 +32,50 @@ _PIXELS = 1024  # pixels summed together by the mean kernel (their sums fit the 
 
 
 @njit(nogil=True, cache=True)
-def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale, weights, lower,
-                 upper, out, count):
-    """Weighted mean over frames in one pass: each value is read once, and what is not valid
-    (not finite, masked, outside ``lower``/``upper``) adds nothing, by selection, not by a branch,
-    so the loop vectorises whether or not a tile holds a NaN.
-
-    Frame ``f``'s pixel ``p`` is ``data[f * stride + p]`` (the mask likewise), so a view of a
-    memory-mapped chunk is read in place. Pixels go ``_PIXELS`` at a time, so their sums stay
-    in the L1 cache while every frame streams through.
-    """
-    plain = not has_mask and lower == -np.inf and upper == np.inf
+def _mean_add(data, stride, nframe, first, start, width, mask, mask_stride, has_mask, scale,
+              weights, lower, upper, plain, a, w_sum, n):
+    """Add pixels ``start:start + width`` of the ``nframe`` frames in ``data`` (frames
+    ``first`` onwards of the stack, for their scale and weight) into the weighted sums ``a``,
+    the weight sums ``w_sum`` and the counts ``n``. What is not valid (not finite, masked,
+    outside ``lower``/``upper``) adds nothing, by selection, not by a branch, so the loop
+    vectorises whether or not the frames hold a NaN. Each value is read once, in place:
+    frame ``f``'s pixel ``p`` is ``data[f * stride + p]`` (the mask likewise)."""
     for f in range(nframe):
-        plain = plain and scale[f] == 1.0 and weights[f] == 1.0
+        row = data[f * stride + start:f * stride + start + width]
+        if plain:
+            for k in range(width):
+                v = row[k]
+                ok = v - v == 0  # finite
+                a[k] += np.float64(v) if ok else 0.0
+                n[k] += np.float32(1.0) if ok else np.float32(0.0)
+            continue
+        s = scale[first + f]
+        w = weights[first + f]
+        m = mask[f * mask_stride + start:f * mask_stride + start + width]
+        for k in range(width):
+            v = np.float64(row[k])
+            ok = (v - v == 0.0) & (lower <= v) & (v <= upper)
+            if has_mask:
+                ok = ok & ~m[k]
+            a[k] += w * (v * s) if ok else 0.0
+            w_sum[k] += w if ok else 0.0
+            n[k] += np.float32(1.0) if ok else np.float32(0.0)
+
+
+@njit(nogil=True, cache=True)
+def _mean_finish(a, w_sum, n, plain, out, count):
+    """The means from the sums (NaN where no frame contributed) and the counts."""
+    for k in range(a.shape[0]):
+        total = n[k] if plain else w_sum[k]
+        out[k] = a[k] / total if n[k] > 0 else np.nan
+        count[k] = np.int32(n[k])
+
+
+@njit(nogil=True, cache=True)
+def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale, weights, lower,
+                 upper, plain, out, count):
+    """Weighted mean over the frames of one tile in one pass. Pixels go ``_PIXELS`` at a time,
+    so their sums stay in the L1 cache while every frame streams through."""
     acc = np.empty(_PIXELS)
     wsum = np.empty(_PIXELS)
     hits = np.empty(_PIXELS, dtype=np.float32)  # counts: exact to 2**24 frames
@@ -55,30 +87,22 @@ def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale,
         a[:] = 0.0
         w_sum[:] = 0.0
         n[:] = 0.0
-        for f in range(nframe):
-            row = data[f * stride + start:f * stride + start + width]
-            if plain:
-                for k in range(width):
-                    v = row[k]
-                    ok = v - v == 0  # finite
-                    a[k] += np.float64(v) if ok else 0.0
-                    n[k] += np.float32(1.0) if ok else np.float32(0.0)
-                continue
-            s = scale[f]
-            w = weights[f]
-            m = mask[f * mask_stride + start:f * mask_stride + start + width]
-            for k in range(width):
-                v = np.float64(row[k])
-                ok = (v - v == 0.0) & (lower <= v) & (v <= upper)
-                if has_mask:
-                    ok = ok & ~m[k]
-                a[k] += w * (v * s) if ok else 0.0
-                w_sum[k] += w if ok else 0.0
-                n[k] += np.float32(1.0) if ok else np.float32(0.0)
-        for k in range(width):
-            total = n[k] if plain else w_sum[k]
-            out[start + k] = a[k] / total if n[k] > 0 else np.nan
-            count[start + k] = np.int32(n[k])
+        _mean_add(data, stride, nframe, 0, start, width, mask, mask_stride, has_mask, scale,
+                  weights, lower, upper, plain, a, w_sum, n)
+        _mean_finish(a, w_sum, n, plain, out[start:start + width], count[start:start + width])
+
+
+@njit(nogil=True, cache=True)
+def _mean_add_block(data, stride, nframe, first, npix, scale, weights, lower, upper, plain,
+                    acc, wsum, hits):
+    """Add one block of frames (no mask) into the sums of the whole tile, ``_PIXELS`` pixels
+    at a time."""
+    no_mask = np.zeros(1, dtype=np.bool_)
+    for start in range(0, npix, _PIXELS):
+        end = min(npix, start + _PIXELS)
+        _mean_add(data, stride, nframe, first, start, end - start, no_mask, 0, False, scale,
+                  weights, lower, upper, plain, acc[start:end], wsum[start:end],
+                  hits[start:end])
 
 
 def sorting_network(n: int) -> np.ndarray:
@@ -300,7 +324,8 @@ def combine_tile(
     count = np.zeros(npix, dtype=np.int32)
     if method == MEAN:
         _mean_kernel(flat, stride, nframe, npix, flat_mask, mask_stride, has_mask, scale,
-                     weights, lower, upper, out, count)
+                     weights, lower, upper, _plain(has_mask, lower, upper, scale, weights),
+                     out, count)
     else:
         exact32 = flat.dtype.itemsize <= 2 or flat.dtype == np.float32
         work = np.float32 if exact32 and np.all(scale == 1.0) else np.float64
@@ -309,6 +334,57 @@ def combine_tile(
                        weights, lower, upper, _network(nframe), method, nlow, nhigh, use_median,
                        use_mad, maxiters, sigma_lower, sigma_upper, out, count, values,
                        np.empty_like(values), bool(np.all(weights == weights[0])))
+    return out.reshape(shape), count.reshape(shape)
+
+
+def _plain(has_mask: bool, lower: float, upper: float, scale: np.ndarray,
+           weights: np.ndarray) -> bool:
+    """Whether a mean needs no mask, thresholds, scales or weights (its fastest loop)."""
+    return (not has_mask and lower == -np.inf and upper == np.inf
+            and bool(np.all(scale == 1.0)) and bool(np.all(weights == 1.0)))
+
+
+def mean_of_blocks(
+    blocks: Sequence[np.ndarray],
+    *,
+    scale: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    lower: float = -np.inf,
+    upper: float = np.inf,
+    dtype: type = np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted mean over the frames of ``blocks`` (each frames first, the same trailing
+    shape, in frame order) without joining them into one array.
+
+    The same sums as :func:`combine_tile`'s mean, frame after frame in float64, so the result
+    is the same to the bit; each block is read in place (views of a decoded or memory-mapped
+    chunk stay views).
+
+    >>> blocks = [np.array([[1.0, 2.0]], "f4"), np.array([[3.0, np.nan], [5.0, 4.0]], "f4")]
+    >>> out, n = mean_of_blocks(blocks)
+    >>> out.tolist(), n.tolist()
+    ([3.0, 3.0], [3, 2])
+    >>> bool(np.array_equal(out, combine_tile(np.concatenate(blocks), MEAN)[0]))
+    True
+    """
+    shape = blocks[0].shape[1:]
+    npix = math.prod(shape)
+    nframe = sum(block.shape[0] for block in blocks)
+    scale = np.ones(nframe) if scale is None else np.asarray(scale, dtype=np.float64)
+    weights = np.ones(nframe) if weights is None else np.asarray(weights, dtype=np.float64)
+    plain = _plain(False, lower, upper, scale, weights)
+    acc = np.zeros(npix)
+    wsum = np.zeros(npix)
+    hits = np.zeros(npix, dtype=np.float32)
+    first = 0
+    for block in blocks:
+        flat, stride = frame_rows(block)
+        _mean_add_block(flat, stride, block.shape[0], first, npix, scale, weights, lower, upper,
+                        plain, acc, wsum, hits)
+        first += block.shape[0]
+    out = np.empty(npix, dtype=dtype)
+    count = np.empty(npix, dtype=np.int32)
+    _mean_finish(acc, wsum, hits, plain, out, count)
     return out.reshape(shape), count.reshape(shape)
 
 

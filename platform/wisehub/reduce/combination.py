@@ -4,7 +4,9 @@ The stack is chunked into tiles that hold *every* frame of a patch of the image;
 reduces one tile with a compiled kernel (:mod:`wisehub.reduce._kernels`). There is no tree of
 partial results, and memory per task is bounded by the tile size (the ``chunk_size`` setting,
 ``WISEHUB_CHUNK_SIZE``). Frame-chunked input is rechunked by Dask, which switches to
-its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large stacks.
+its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large stacks; except
+for the mean, whose tiles take their band of each frame chunk as a view and sum the frames
+one chunk after another, so the stack is never copied into tiles.
 
 >>> import numpy as np, xarray as xr
 >>> stack = xr.DataArray(np.array([[[1.0]], [[2.0]], [[9.0]]], "f4"), dims=("frame", "y", "x"))
@@ -14,6 +16,7 @@ its peer-to-peer rechunk (spilling to disk) on a distributed cluster for large s
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -21,10 +24,19 @@ from typing import Any, Literal
 import dask.array as da
 import numpy as np
 import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 from dask.utils import parse_bytes
 
 from wisehub.config import get_settings
-from wisehub.reduce._kernels import MEAN, MEDIAN, MINMAX, SIGMA_CLIP, combine_tile
+from wisehub.reduce._kernels import (
+    MEAN,
+    MEDIAN,
+    MINMAX,
+    SIGMA_CLIP,
+    combine_tile,
+    mean_of_blocks,
+)
 from wisehub.reduce.frames import (
     FRAME,
     NoValidDataWarning,
@@ -115,19 +127,24 @@ def combine(
 
     data = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.values)
     chunks = _tile_chunks(data, tile_bytes)
-    data = data.rechunk(chunks, method=_rechunk_method(data))
-    args: list[Any] = [data, "fyx"]
-    if mask is not None:
-        args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
-    if by_level:  # per-frame levels in the same graph: the frames are read once for both
-        args += [per_frame(stack, str(scale)).rechunk(-1), "f"]
     out_dtype = np.float64 if stack.dtype == np.float64 else np.float32
-    combined = da.blockwise(
-        _combine_block, "yx", *args, dtype=out_dtype, concatenate=False,
-        has_mask=mask is not None, by_level=str(scale) if by_level else None,
-        frames=[str(f) for f in stack[FRAME].values], code=_METHODS[method], scale=factors,
-        weights=frame_weights, lower=lower, upper=upper, out_dtype=out_dtype, **params,
-    )
+    kernel = dict(scale=factors, weights=frame_weights, lower=lower, upper=upper)
+    if (method == "mean" and mask is None and not by_level and len(data.chunks[0]) > 1
+            and data.numblocks[1:] == (1, 1) and _rechunk_method(data) is None):
+        combined = _mean_of_frame_chunks(data, chunks[1:], out_dtype, kernel)
+    else:
+        data = data.rechunk(chunks, method=_rechunk_method(data))
+        args: list[Any] = [data, "fyx"]
+        if mask is not None:
+            args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
+        if by_level:  # per-frame levels in the same graph: the frames are read once for both
+            args += [per_frame(stack, str(scale)).rechunk(-1), "f"]
+        combined = da.blockwise(
+            _combine_block, "yx", *args, dtype=out_dtype, concatenate=False,
+            has_mask=mask is not None, by_level=str(scale) if by_level else None,
+            frames=[str(f) for f in stack[FRAME].values], code=_METHODS[method],
+            out_dtype=out_dtype, **kernel, **params,
+        )
     shown = {k: v for k, v in dict(scale=scale if isinstance(scale, str) else factors,
                                     weights=frame_weights, min_clip=min_clip,
                                     max_clip=max_clip, saturate=saturate).items()
@@ -161,12 +178,47 @@ def _combine_block(data: list[np.ndarray], *extra: list[np.ndarray], has_mask: b
     if by_level is not None:
         params["scale"] = _level_factors(extra[-1][0], by_level, frames)
     out, count = combine_tile(data, code, mask=mask, dtype=out_dtype, **params)
+    _warn_if_empty(count)
+    return out
+
+
+def _mean_of_frame_chunks(data: da.Array, tile: tuple[int, int], out_dtype: type,
+                          kernel: dict[str, Any]) -> da.Array:
+    """The mean of a stack stored a frame (or a few) per chunk, one task per tile of the
+    image plane: each takes its tile of every frame chunk as a view and sums the chunks one
+    after another (:func:`~wisehub.reduce._kernels.mean_of_blocks`). Joining the frames into
+    tiles first copies the whole stack (a rechunk does, and so does slicing, which copies
+    what is under half its chunk); the chunks are decoded or mapped once and shared by the
+    tasks, as the threaded scheduler shares memory."""
+    rows, columns = tile
+    ny, nx = data.shape[1:]
+    y_edges = [*range(0, ny, rows), ny]
+    x_edges = [*range(0, nx, columns), nx]
+    name = "combine-mean-" + tokenize(data, tile, out_dtype, kernel)
+    frame_chunks = [(data.name, f, 0, 0) for f in range(data.numblocks[0])]
+    graph = {(name, i, j): (_mean_tile, frame_chunks, slice(y0, y1), slice(x0, x1), out_dtype,
+                            kernel)
+             for i, (y0, y1) in enumerate(itertools.pairwise(y_edges))
+             for j, (x0, x1) in enumerate(itertools.pairwise(x_edges))}
+    layers = HighLevelGraph.from_collections(name, graph, dependencies=[data])
+    sizes = tuple(tuple(int(b - a) for a, b in itertools.pairwise(e)) for e in (y_edges, x_edges))
+    return da.Array(layers, name, chunks=sizes, dtype=out_dtype)
+
+
+def _mean_tile(frame_chunks: list[np.ndarray], rows: slice, columns: slice, out_dtype: type,
+               kernel: dict[str, Any]) -> np.ndarray:
+    out, count = mean_of_blocks([chunk[:, rows, columns] for chunk in frame_chunks],
+                                dtype=out_dtype, **kernel)
+    _warn_if_empty(count)
+    return out
+
+
+def _warn_if_empty(count: np.ndarray) -> None:
     empty = int(np.count_nonzero(count == 0))
     if empty:
         warnings.warn(NoValidDataWarning(
             f"combine: {empty} pixel(s) have no valid value in any frame (all NaN, masked or "
-            "rejected); they are NaN in the result"), stacklevel=2)
-    return out
+            "rejected); they are NaN in the result"), stacklevel=3)
 
 
 def _kernel_params(method: str, sigma: float, sigma_lower: float | None,
