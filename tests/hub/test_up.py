@@ -118,15 +118,16 @@ def _start_dask_then_ctrl_c(proc: subprocess.Popen, hub: RunningHub) -> None:
             return json.loads((await kernel.run(DASK_IN_KERNEL)).strip().splitlines()[-1])
 
     workers = run(start_cluster())
-    family = psutil.Process(proc.pid).children(recursive=True)
-    names = " ".join(" ".join(p.cmdline()) for p in family)
+    commands = _running(psutil.Process(proc.pid).children(recursive=True))
+    family = list(commands)
+    names = " ".join(commands.values())
     assert "configurable-http-proxy" in names and "jupyterhub.singleuser" in names
     assert all(psutil.pid_exists(pid) for pid in workers)
     # The hub stops its services and user servers with SIGINT (one that ignores it costs 10 s
     # before SIGTERM): none inherited the background job's ignored SIGINT. (Kernels and Dask
     # workers ignore it by design; their servers stop them.)
-    stopped_by_sigint = [p for p in family if any(
-        word in " ".join(p.cmdline()) for word in ("jupyterhub", "sharesync"))]
+    stopped_by_sigint = [p for p, command in commands.items() if any(
+        word in command for word in ("jupyterhub", "sharesync"))]
     assert len(stopped_by_sigint) >= 3  # the hub, a user server, the share-sync service
     assert [p.cmdline() for p in stopped_by_sigint if _ignores_sigint(p.pid)] == []
     proc.send_signal(signal.SIGINT)
@@ -135,6 +136,18 @@ def _start_dask_then_ctrl_c(proc: subprocess.Popen, hub: RunningHub) -> None:
     assert alive == [], [p.cmdline() for p in alive]
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
                    for pid in workers)
+
+
+def _running(processes: list[psutil.Process]) -> dict[psutil.Process, str]:
+    """The processes still running, with their command lines: one that has just exited (a
+    zombie until its parent reaps it, like a finished helper of the hub's) has none."""
+    running = {}
+    for process in processes:
+        try:
+            running[process] = " ".join(process.cmdline())
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return running
 
 
 def _ignores_sigint(pid: int) -> bool:
