@@ -108,16 +108,17 @@ def hub(hub_settings: Settings) -> Iterator[RunningHub]:
 def _xdist_group(item: pytest.Item) -> str:
     """The pytest-xdist group of a test (``make test`` runs two workers, ``--dist loadgroup``).
 
-    A group runs in one worker, so what tests share starts once: the session hub, the Ceph
-    cluster, and the other-OS-account tests (``python_for_everyone`` changes and restores
-    directory modes, which would race across workers). Everything else goes by module, so a
-    module's own hub or cluster starts once too.
+    A group runs in one worker, so what tests share starts once: the session hub, the
+    stores (the Ceph cluster and the session PostgreSQL, which some tests use together), and
+    the other-OS-account tests (``python_for_everyone`` changes and restores directory modes,
+    which would race across workers). Everything else goes by module, so a module's own hub or
+    cluster starts once too.
     """
     fixtures = item._fixtureinfo.name2fixturedefs  # what the test uses, transitively
     if "hub" in fixtures and fixtures["hub"][-1].scope == "session":
         return "session-hub"
-    if "ceph" in fixtures:
-        return "ceph"
+    if "ceph" in fixtures or item.get_closest_marker("postgres") is not None:
+        return "stores"
     if "python_for_everyone" in fixtures:
         return "other-accounts"
     return item.nodeid.split("::")[0]
