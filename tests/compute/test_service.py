@@ -314,8 +314,8 @@ def _bokeh_socket(hub: RunningHub, link: str, token: str, page_token: str
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             try:
-                async with session.ws_connect(
-                        url, protocols=("bokeh", page_token),
+                async with session.ws_connect(  # compress=0: see wisehub.hub.client
+                        url, protocols=("bokeh", page_token), compress=0,
                         headers={"Authorization": f"token {token}"}) as socket:
                     first = await socket.receive(timeout=60)
                     return {"opened": True, "first": first.data}

@@ -154,7 +154,10 @@ class Kernel:
         }
         out: list[str] = []
         headers = {"Authorization": f"token {self.token or self.hub.token}"}
-        async with session.ws_connect(url, headers=headers) as ws:
+        # No permessage-deflate: aiohttp 3.14 drops a compressed frame that follows the
+        # server's ping ("Received frame with non-zero reserved bits", aio-libs/aiohttp#13274),
+        # and on a hub's loopback or LAN compression saves nothing.
+        async with session.ws_connect(url, headers=headers, compress=0) as ws:
             await ws.send_json(request)
             async for frame in ws:
                 if frame.type != aiohttp.WSMsgType.TEXT:
