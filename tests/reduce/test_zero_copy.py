@@ -4,7 +4,6 @@ answer as numpy."""
 
 from __future__ import annotations
 
-import importlib
 import mmap
 import warnings
 from pathlib import Path
@@ -12,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from wisehub.reduce import combination as combine_module
 from wisehub.reduce import combine
 from wisehub.storage.zarrio import open_zarr
 
-combine_module = importlib.import_module("wisehub.reduce.combination")
 SHAPE = (4, 1100, 1024)  # one 18 MB stored chunk: more than a task, so split into bands
 
 

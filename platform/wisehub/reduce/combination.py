@@ -129,11 +129,12 @@ def combine(
     chunks = _tile_chunks(data, tile_bytes)
     out_dtype = np.float64 if stack.dtype == np.float64 else np.float32
     kernel = dict(scale=factors, weights=frame_weights, lower=lower, upper=upper)
+    rechunk_method = _rechunk_method(data)
     if (method == "mean" and mask is None and not by_level and len(data.chunks[0]) > 1
-            and data.numblocks[1:] == (1, 1) and _rechunk_method(data) is None):
+            and data.numblocks[1:] == (1, 1) and rechunk_method is None):
         combined = _mean_of_frame_chunks(data, chunks[1:], out_dtype, kernel)
     else:
-        data = data.rechunk(chunks, method=_rechunk_method(data))
+        data = data.rechunk(chunks, method=rechunk_method)
         args: list[Any] = [data, "fyx"]
         if mask is not None:
             args += [_mask_array(stack, mask).rechunk(chunks), "fyx"]
