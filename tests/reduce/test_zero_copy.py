@@ -62,30 +62,41 @@ def test_mean_of_a_raw_store_reads_mapped_views(tmp_path: Path, seen: list) -> N
 
 def test_mean_of_a_zstd_store_sums_the_decoded_frames_in_place(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Frame-chunked zstd: each frame is decoded once, and the mean sums bands of the decoded
-    frames as views; a rechunk joined them into tiles first, copying the whole stack."""
+    """Frame-chunked zstd: each frame is decoded once, and the mean adds bands of the decoded
+    frames, as views, to running sums carried from one group of frames to the next; a rechunk
+    joined them into tiles first, copying the whole stack, and holding every decoded frame
+    for every tile kept the whole stack in memory."""
     path, data = write(tmp_path / "frames.zarr", {"chunks": (1, *SHAPE[1:])})
     stack = open_zarr(path)["data"]
     assert "DecodedArray" in stack.data.name
-    summed: list[list[np.ndarray]] = []
-    real = combine_module.mean_of_blocks
+    added: list[tuple[int, list[np.ndarray]]] = []
+    real = combine_module.add_to_mean
 
-    def spy(blocks, **kwargs):
-        summed.append(blocks)
-        return real(blocks, **kwargs)
+    def spy(sums, blocks, first, **kwargs):
+        added.append((first, blocks))
+        return real(sums, blocks, first, **kwargs)
 
-    monkeypatch.setattr(combine_module, "mean_of_blocks", spy)
+    monkeypatch.setattr(combine_module, "add_to_mean", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the layout advice
-        out = combine(stack, "mean")
+        # Tasks of a third of a frame: groups of 12 MB at most, so each dask chunk (three
+        # frames, then one) is a group of its own.
+        out = combine(stack, "mean", tile_bytes=data[0].nbytes // 3)
     values = out.values
     np.testing.assert_allclose(values, np.nanmean(data, 0), rtol=1e-6)
     # The same sums in the same order as the one-tile kernel: equal to the bit.
     np.testing.assert_array_equal(values, combine(xr.DataArray(data, dims=stack.dims),
                                                   "mean").values)
-    assert len(summed) == 2  # two bands of rows, each with the blocks of all the frames
-    assert all(sum(block.shape[0] for block in blocks) == SHAPE[0] for blocks in summed)
-    # Both bands are views of the same decoded frame chunks: nothing was copied into tiles.
-    first, second = summed
-    assert all(a.base is not None and a.base is b.base for a, b in zip(first, second,
-                                                                       strict=True))
+    assert stack.data.chunks[0] == (3, 1)
+    bands = out.data.numblocks[0]
+    assert bands > 1 and out.data.numblocks[1] == 1
+    assert sorted(first for first, _ in added) == [0] * bands + [3] * bands  # 2 groups, each band
+    # Each task adds a group's frames, not the stack's.
+    assert all(sum(b.shape[0] for b in blocks) == (1 if first else 3) for first, blocks in added)
+    # Every band of a group is a view of the same decoded frame chunks: nothing was copied.
+    by_group: dict[int, list[list[np.ndarray]]] = {}
+    for first, blocks in added:
+        by_group.setdefault(first, []).append(blocks)
+    for first_band, *other_bands in by_group.values():
+        assert all(a.base is not None and a.base is b.base for band in other_bands
+                   for a, b in zip(first_band, band, strict=True))

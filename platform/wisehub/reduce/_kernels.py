@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -29,6 +30,8 @@ MEAN, MEDIAN, SIGMA_CLIP, MINMAX = 0, 1, 2, 3
 MAD_TO_STD = 1.482602218505602
 _BLOCK = 256  # pixels sorted together by the sorting-network kernel
 _PIXELS = 1024  # pixels summed together by the mean kernel (their sums fit the L1 cache)
+_BLOCKS_PER_CALL = 8  # blocks of frames one mean call sums, as a tuple of fixed length (one
+# compiled signature per dtype; a numba typed list would compile its methods in every process)
 
 
 @njit(nogil=True, cache=True)
@@ -47,7 +50,7 @@ def _mean_add(data, stride, nframe, first, start, width, mask, mask_stride, has_
                 v = row[k]
                 ok = v - v == 0  # finite
                 a[k] += np.float64(v) if ok else 0.0
-                n[k] += np.float32(1.0) if ok else np.float32(0.0)
+                n[k] += ok  # an integer count: the loop vectorises (a float one did not)
             continue
         s = scale[first + f]
         w = weights[first + f]
@@ -59,16 +62,16 @@ def _mean_add(data, stride, nframe, first, start, width, mask, mask_stride, has_
                 ok = ok & ~m[k]
             a[k] += w * (v * s) if ok else 0.0
             w_sum[k] += w if ok else 0.0
-            n[k] += np.float32(1.0) if ok else np.float32(0.0)
+            n[k] += ok
 
 
 @njit(nogil=True, cache=True)
 def _mean_finish(a, w_sum, n, plain, out, count):
     """The means from the sums (NaN where no frame contributed) and the counts."""
     for k in range(a.shape[0]):
-        total = n[k] if plain else w_sum[k]
+        total = np.float64(n[k]) if plain else w_sum[k]
         out[k] = a[k] / total if n[k] > 0 else np.nan
-        count[k] = np.int32(n[k])
+        count[k] = n[k]
 
 
 @njit(nogil=True, cache=True)
@@ -78,7 +81,7 @@ def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale,
     so their sums stay in the L1 cache while every frame streams through."""
     acc = np.empty(_PIXELS)
     wsum = np.empty(_PIXELS)
-    hits = np.empty(_PIXELS, dtype=np.float32)  # counts: exact to 2**24 frames
+    hits = np.empty(_PIXELS, dtype=np.int32)  # counts
     for start in range(0, npix, _PIXELS):
         width = min(_PIXELS, npix - start)
         a = acc[:width]
@@ -93,16 +96,19 @@ def _mean_kernel(data, stride, nframe, npix, mask, mask_stride, has_mask, scale,
 
 
 @njit(nogil=True, cache=True)
-def _mean_add_block(data, stride, nframe, first, npix, scale, weights, lower, upper, plain,
-                    acc, wsum, hits):
-    """Add one block of frames (no mask) into the sums of the whole tile, ``_PIXELS`` pixels
-    at a time."""
+def _mean_add_blocks(flats, strides, counts, firsts, npix, scale, weights, lower, upper, plain,
+                     acc, wsum, hits):
+    """Add blocks of frames (no mask; block ``b`` is ``counts[b]`` frames from frame
+    ``firsts[b]`` on, frame after frame ``strides[b]`` apart in ``flats[b]``) into the sums of
+    a tile: ``_PIXELS`` pixels at a time through every block, so the sums stay in the L1 cache
+    and are read from memory once per call, not once per block."""
     no_mask = np.zeros(1, dtype=np.bool_)
     for start in range(0, npix, _PIXELS):
         end = min(npix, start + _PIXELS)
-        _mean_add(data, stride, nframe, first, start, end - start, no_mask, 0, False, scale,
-                  weights, lower, upper, plain, acc[start:end], wsum[start:end],
-                  hits[start:end])
+        for b in range(len(flats)):
+            _mean_add(flats[b], strides[b], counts[b], firsts[b], start, end - start, no_mask,
+                      0, False, scale, weights, lower, upper, plain, acc[start:end],
+                      wsum[start:end], hits[start:end])
 
 
 def sorting_network(n: int) -> np.ndarray:
@@ -344,47 +350,95 @@ def _plain(has_mask: bool, lower: float, upper: float, scale: np.ndarray,
             and bool(np.all(scale == 1.0)) and bool(np.all(weights == 1.0)))
 
 
-def mean_of_blocks(
+class MeanSums(NamedTuple):
+    """The running sums of a mean over frames, per pixel of a tile (flat): the weighted sum of
+    the valid values, the sum of their weights and their count; ``plain`` when the mean has
+    no scales, weights or thresholds (then only the values and counts are summed)."""
+
+    values: np.ndarray  # float64
+    weights: np.ndarray  # float64
+    counts: np.ndarray  # int32
+    plain: bool
+
+
+def start_mean(shape: tuple[int, ...], nframe: int, *, scale: np.ndarray | None = None,
+               weights: np.ndarray | None = None, lower: float = -np.inf,
+               upper: float = np.inf) -> MeanSums:
+    """Empty sums for the mean of ``nframe`` frames over a tile of ``shape`` (the trailing
+    shape of the frames), with the stack's per-frame ``scale`` and ``weights`` and the
+    ``lower``/``upper`` thresholds.
+
+    >>> sums = start_mean((2, 3), 4)
+    >>> sums.values.shape, sums.plain
+    ((6,), True)
+    """
+    npix = math.prod(shape)
+    plain = _plain(False, lower, upper, *_per_frame_factors(nframe, scale, weights))
+    return MeanSums(np.zeros(npix), np.zeros(npix), np.zeros(npix, dtype=np.int32), plain)
+
+
+def _per_frame_factors(nframe: int, scale: np.ndarray | None,
+                       weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    return (np.ones(nframe) if scale is None else np.asarray(scale, dtype=np.float64),
+            np.ones(nframe) if weights is None else np.asarray(weights, dtype=np.float64))
+
+
+def add_to_mean(
+    sums: MeanSums,
     blocks: Sequence[np.ndarray],
+    first: int = 0,
     *,
     scale: np.ndarray | None = None,
     weights: np.ndarray | None = None,
     lower: float = -np.inf,
     upper: float = np.inf,
-    dtype: type = np.float64,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The weighted mean over the frames of ``blocks`` (each frames first, the same trailing
-    shape, in frame order) without joining them into one array.
+) -> MeanSums:
+    """Add ``blocks`` (each frames first, the tile's shape after; in frame order, the first
+    being frame ``first`` of the stack) into ``sums``, in place, and return them.
 
-    The same sums as :func:`combine_tile`'s mean, frame after frame in float64, so the result
-    is the same to the bit; each block is read in place (views of a decoded or memory-mapped
-    chunk stay views).
+    ``scale``, ``weights`` and the thresholds are those given to :func:`start_mean`. The
+    values are added frame after frame in float64, as :func:`combine_tile`'s mean adds them,
+    so sums carried from call to call over the frames give its result to the bit; each block
+    is read in place (views of a decoded or memory-mapped chunk stay views).
 
-    >>> blocks = [np.array([[1.0, 2.0]], "f4"), np.array([[3.0, np.nan], [5.0, 4.0]], "f4")]
-    >>> out, n = mean_of_blocks(blocks)
+    >>> sums = add_to_mean(start_mean((2,), 3), [np.array([[1.0, 2.0]], "f4")])
+    >>> sums = add_to_mean(sums, [np.array([[3.0, np.nan], [5.0, 4.0]], "f4")], first=1)
+    >>> out, n = finish_mean(sums, (2,), np.float32)
     >>> out.tolist(), n.tolist()
     ([3.0, 3.0], [3, 2])
-    >>> bool(np.array_equal(out, combine_tile(np.concatenate(blocks), MEAN)[0]))
+    >>> stack = np.array([[1.0, 2.0], [3.0, np.nan], [5.0, 4.0]], "f4")
+    >>> bool(np.array_equal(out, combine_tile(stack, MEAN)[0]))
     True
     """
-    shape = blocks[0].shape[1:]
-    npix = math.prod(shape)
-    nframe = sum(block.shape[0] for block in blocks)
-    scale = np.ones(nframe) if scale is None else np.asarray(scale, dtype=np.float64)
-    weights = np.ones(nframe) if weights is None else np.asarray(weights, dtype=np.float64)
-    plain = _plain(False, lower, upper, scale, weights)
-    acc = np.zeros(npix)
-    wsum = np.zeros(npix)
-    hits = np.zeros(npix, dtype=np.float32)
-    first = 0
-    for block in blocks:
-        flat, stride = frame_rows(block)
-        _mean_add_block(flat, stride, block.shape[0], first, npix, scale, weights, lower, upper,
-                        plain, acc, wsum, hits)
-        first += block.shape[0]
-    out = np.empty(npix, dtype=dtype)
-    count = np.empty(npix, dtype=np.int32)
-    _mean_finish(acc, wsum, hits, plain, out, count)
+    last = first + sum(block.shape[0] for block in blocks)
+    scale, weights = _per_frame_factors(last, scale, weights)
+    rows = [frame_rows(block) for block in blocks]
+    firsts = np.cumsum([first] + [block.shape[0] for block in blocks])[:-1].tolist()
+    for at in range(0, len(rows), _BLOCKS_PER_CALL):
+        batch = rows[at:at + _BLOCKS_PER_CALL]
+        padding = [0] * (_BLOCKS_PER_CALL - len(batch))  # empty blocks: they add nothing
+        counts = [block.shape[0] for block in blocks[at:at + _BLOCKS_PER_CALL]] + padding
+        flats = tuple(flat for flat, _ in batch) + (batch[0][0][:0],) * len(padding)
+        strides = [stride for _, stride in batch] + padding
+        _mean_add_blocks(flats, np.array(strides), np.array(counts),
+                         np.array(firsts[at:at + _BLOCKS_PER_CALL] + padding),
+                         sums.values.size, scale, weights, lower, upper, sums.plain,
+                         sums.values, sums.weights, sums.counts)
+    return sums
+
+
+def finish_mean(sums: MeanSums, shape: tuple[int, ...],
+                dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of a tile of ``shape`` from its ``sums`` (NaN where no frame counted) and the
+    count of values behind each pixel.
+
+    >>> sums = add_to_mean(start_mean((1,), 2), [np.array([[2.0], [4.0]], "f4")])
+    >>> finish_mean(sums, (1,))[0].tolist()
+    [3.0]
+    """
+    out = np.empty(sums.values.size, dtype=dtype)
+    count = np.empty(sums.values.size, dtype=np.int32)
+    _mean_finish(sums.values, sums.weights, sums.counts, sums.plain, out, count)
     return out.reshape(shape), count.reshape(shape)
 
 

@@ -34,8 +34,11 @@ from wisehub.reduce._kernels import (
     MEDIAN,
     MINMAX,
     SIGMA_CLIP,
+    MeanSums,
+    add_to_mean,
     combine_tile,
-    mean_of_blocks,
+    finish_mean,
+    start_mean,
 )
 from wisehub.reduce.frames import (
     FRAME,
@@ -132,7 +135,7 @@ def combine(
     rechunk_method = _rechunk_method(data)
     if (method == "mean" and mask is None and not by_level and len(data.chunks[0]) > 1
             and data.numblocks[1:] == (1, 1) and rechunk_method is None):
-        combined = _mean_of_frame_chunks(data, chunks[1:], out_dtype, kernel)
+        combined = _mean_of_frame_chunks(data, _target(tile_bytes), out_dtype, kernel)
     else:
         data = data.rechunk(chunks, method=rechunk_method)
         args: list[Any] = [data, "fyx"]
@@ -183,33 +186,68 @@ def _combine_block(data: list[np.ndarray], *extra: list[np.ndarray], has_mask: b
     return out
 
 
-def _mean_of_frame_chunks(data: da.Array, tile: tuple[int, int], out_dtype: type,
+_GROUP_TASKS = 8  # a group of frame chunks holds about this many tasks' worth of input
+
+
+def _mean_of_frame_chunks(data: da.Array, target: int, out_dtype: type,
                           kernel: dict[str, Any]) -> da.Array:
-    """The mean of a stack stored a frame (or a few) per chunk, one task per tile of the
-    image plane: each takes its tile of every frame chunk as a view and sums the chunks one
-    after another (:func:`~wisehub.reduce._kernels.mean_of_blocks`). Joining the frames into
-    tiles first copies the whole stack (a rechunk does, and so does slicing, which copies
-    what is under half its chunk); the chunks are decoded or mapped once and shared by the
-    tasks, as the threaded scheduler shares memory."""
-    rows, columns = tile
-    ny, nx = data.shape[1:]
+    """The mean of a stack stored a frame (or a few) per chunk, without joining the frames
+    into tiles (a rechunk copies the whole stack, and so does slicing, which copies what is
+    under half its chunk).
+
+    The frame chunks go in groups of about ``_GROUP_TASKS × target`` bytes. Each tile of the
+    image plane keeps running sums that are carried from group to group, and one task per
+    (group, tile) adds that group's frames to them, reading its tile of each chunk as a view
+    (:func:`~wisehub.reduce._kernels.add_to_mean`). So a group's chunks, decoded or mapped
+    once and shared by the tiles as the threaded scheduler shares memory, are let go once
+    every tile has added them: a few groups are held at a time, not the whole stack, and the
+    memory of a decoded group is reused for the next. The sums are those of the one-tile
+    kernel, in the same order, so the result is the same to the bit."""
+    nframe, ny, nx = data.shape
+    chunk_frames = data.chunks[0]
+    frame_bytes = ny * nx * data.dtype.itemsize
+    groups: list[list[int]] = [[]]
+    for index, frames in enumerate(chunk_frames):
+        held = sum(chunk_frames[i] for i in groups[-1]) * frame_bytes
+        if groups[-1] and held + frames * frame_bytes > _GROUP_TASKS * target:
+            groups.append([])
+        groups[-1].append(index)
+    per_group = max(sum(chunk_frames[i] for i in group) for group in groups)
+    rows, columns = _plane_tile(per_group, ny, nx, data.dtype.itemsize, target)
     y_edges = [*range(0, ny, rows), ny]
     x_edges = [*range(0, nx, columns), nx]
-    name = "combine-mean-" + tokenize(data, tile, out_dtype, kernel)
-    frame_chunks = [(data.name, f, 0, 0) for f in range(data.numblocks[0])]
-    graph = {(name, i, j): (_mean_tile, frame_chunks, slice(y0, y1), slice(x0, x1), out_dtype,
-                            kernel)
-             for i, (y0, y1) in enumerate(itertools.pairwise(y_edges))
-             for j, (x0, x1) in enumerate(itertools.pairwise(x_edges))}
+    name = "combine-mean-" + tokenize(data, target, out_dtype, kernel)
+    sums = "combine-mean-sums-" + tokenize(data, target, kernel)
+    starts = np.cumsum((0, *chunk_frames))
+    graph: dict[Any, Any] = {}
+    for i, (y0, y1) in enumerate(itertools.pairwise(y_edges)):
+        for j, (x0, x1) in enumerate(itertools.pairwise(x_edges)):
+            carried = (_start_tile_sums, (y1 - y0, x1 - x0), nframe, kernel)
+            for g, group in enumerate(groups):
+                graph[sums, g, i, j] = (_add_group, carried, [(data.name, c, 0, 0) for c in group],
+                                        int(starts[group[0]]), slice(y0, y1), slice(x0, x1),
+                                        kernel)
+                carried = (sums, g, i, j)
+            graph[name, i, j] = (_finish_tile, carried, (y1 - y0, x1 - x0), out_dtype)
     layers = HighLevelGraph.from_collections(name, graph, dependencies=[data])
     sizes = tuple(tuple(int(b - a) for a, b in itertools.pairwise(e)) for e in (y_edges, x_edges))
     return da.Array(layers, name, chunks=sizes, dtype=out_dtype)
 
 
-def _mean_tile(frame_chunks: list[np.ndarray], rows: slice, columns: slice, out_dtype: type,
-               kernel: dict[str, Any]) -> np.ndarray:
-    out, count = mean_of_blocks([chunk[:, rows, columns] for chunk in frame_chunks],
-                                dtype=out_dtype, **kernel)
+def _start_tile_sums(shape: tuple[int, int], nframe: int, kernel: dict[str, Any]) -> MeanSums:
+    return start_mean(shape, nframe, **kernel)
+
+
+def _add_group(sums: MeanSums, frame_chunks: list[np.ndarray], first: int, rows: slice,
+               columns: slice, kernel: dict[str, Any]) -> MeanSums:
+    """The tile's sums (carried from the previous group, and only used here: added to in
+    place) with this group's frames added."""
+    return add_to_mean(sums, [chunk[:, rows, columns] for chunk in frame_chunks], first,
+                       **kernel)
+
+
+def _finish_tile(sums: MeanSums, shape: tuple[int, int], out_dtype: type) -> np.ndarray:
+    out, count = finish_mean(sums, shape, out_dtype)
     _warn_if_empty(count)
     return out
 
@@ -293,18 +331,29 @@ def _mask_array(stack: xr.DataArray, mask: xr.DataArray | np.ndarray) -> da.Arra
                           f"{stack.shape}") from err
 
 
+def _target(tile_bytes: int | str | None) -> int:
+    """Bytes of input per task: ``tile_bytes``, else the ``chunk_size`` setting."""
+    return parse_bytes(tile_bytes) if tile_bytes else int(get_settings().chunk_size)
+
+
 def _tile_chunks(data: da.Array, tile_bytes: int | str | None) -> tuple[int, int, int]:
     """All frames per tile; bands of full rows (contiguous in Zarr) sized to ``tile_bytes``."""
-    target = parse_bytes(tile_bytes) if tile_bytes else int(get_settings().chunk_size)
+    target = _target(tile_bytes)
     nframe, ny, nx = data.shape
     if len(data.chunks[0]) == 1:
         cy, cx = max(data.chunks[1]), max(data.chunks[2])
         if nframe * cy * cx * data.dtype.itemsize <= 2 * target:
             return nframe, cy, cx  # already tiled over space: keep the store's tiles
-    pixels = max(1, target // (nframe * data.dtype.itemsize))
+    return nframe, *_plane_tile(nframe, ny, nx, data.dtype.itemsize, target)
+
+
+def _plane_tile(nframe: int, ny: int, nx: int, itemsize: int, target: int) -> tuple[int, int]:
+    """Rows and columns of a tile of the image plane holding ``target`` bytes of ``nframe``
+    frames: bands of whole rows, or parts of one row when a row is already too much."""
+    pixels = max(1, target // (nframe * itemsize))
     if pixels >= nx:
-        return nframe, max(1, min(ny, pixels // nx)), nx
-    return nframe, 1, max(1, min(nx, pixels))
+        return max(1, min(ny, pixels // nx)), nx
+    return 1, max(1, min(nx, pixels))
 
 
 def _rechunk_method(data: da.Array) -> str | None:
