@@ -11,7 +11,9 @@ each round the references run first, then ours, so drift in the machine's load h
 * ours: ``wisehub.reduce.combine`` on ``wisehub.storage.zarrio.open_zarr`` (2 threads) from
   *tiled* (uncompressed, all frames × a band of rows per chunk: read without a copy), from
   *frames* (one zstd chunk per frame, the layout users often have) and, unless
-  ``--no-ceph``, from the tiled store on a Ceph RGW this benchmark starts;
+  ``--no-ceph``, from the tiled store on a Ceph RGW this benchmark starts after the local
+  rounds, in a phase of its own (with numpy's in-memory mean again as its reference): its
+  daemons use the same two cores and would slow every figure measured beside them;
 * scaling: our mean over 16, 64 and 256 frames (at ``--scale-side``), time ratio 256/64
   (linear would be 4; goal ≤ 4.4).
 
@@ -139,6 +141,22 @@ def references(array: np.ndarray, stores: dict[str, str], fits_files: list[str],
     return runs
 
 
+def rounds(refs: dict[tuple[str, str], Callable[[], object]], stores: dict[str, str],
+           storage_options: dict | None, count: int,
+           times: dict[tuple[str, str, str], list[float]]) -> None:
+    """``count`` rounds of the references, then ours on each store, into ``times``."""
+    for store in stores.values():  # warm the page cache and compile the kernels
+        ours(store, "median", storage_options)
+    for r in range(count):
+        print(f"... round {r + 1} of {count} ({', '.join(stores)})", flush=True)
+        for (what, method), run in refs.items():
+            best(run, times.setdefault((what, "-", method), []))
+        for name, store in stores.items():
+            for method in METHODS:
+                best(lambda s=store, m=method: ours(s, m, storage_options),
+                     times.setdefault(("ours", name, method), []))
+
+
 def scaling(side: int, tmp: str) -> dict[int, float]:
     """Seconds of our mean from a tiled local store of 16, 64 and 256 frames (best of 2)."""
     seconds = {}
@@ -176,30 +194,20 @@ def main() -> None:
         for i, frame in enumerate(array):
             fits_files.append(f"{tmp}/frame{i:03d}.fits")
             fits.PrimaryHDU(frame).writeto(fits_files[-1])
-        ceph_options = None
-        if not args.no_ceph:
+        refs = references(array, stores, fits_files, not args.skip_ccdproc)
+        rounds(refs, stores, None, args.rounds, times)
+        if not args.no_ceph:  # a phase of its own: Ceph's daemons share the two cores
             from wisehub.dev.ceph import ceph_cluster
             from wisehub.storage.s3 import open_s3
 
-            ceph = stack.enter_context(ceph_cluster(memstore_bytes=max(4 << 30,
-                                                                        int(3 * gigabytes * 1e9))))
-            bucket = open_s3(ceph.endpoint_url, ceph.admin, "bench")
-            bucket.ensure_bucket()
-            ceph_options = bucket.storage_options
-            stores["ceph"] = write_store(bucket.url("tiled.zarr"), array, "tiled", ceph_options)
-        refs = references(array, stores, fits_files, not args.skip_ccdproc)
-        for store in stores.values():  # warm the page cache and compile the kernels
-            ours(store, "median", ceph_options if store.startswith("s3://") else None)
-        for r in range(args.rounds):
-            print(f"... round {r + 1} of {args.rounds}", flush=True)
-            for (what, method), run in refs.items():
-                best(run, times.setdefault((what, "-", method), []))
-            for name, store in stores.items():
-                options = ceph_options if name == "ceph" else None
-                for method in METHODS:
-                    best(lambda s=store, m=method, o=options: ours(s, m, o),
-                         times.setdefault(("ours", name, method), []))
-        del array
+            with ceph_cluster(memstore_bytes=max(4 << 30, int(3 * gigabytes * 1e9))) as ceph:
+                bucket = open_s3(ceph.endpoint_url, ceph.admin, "bench")
+                bucket.ensure_bucket()
+                url = write_store(bucket.url("tiled.zarr"), array, "tiled",
+                                  bucket.storage_options)
+                rounds({key: refs[key] for key in [("numpy in memory", "mean")]},
+                       {"ceph": url}, bucket.storage_options, args.rounds, times)
+        del array, refs
         scale = scaling(args.scale_side, tmp)
 
     rate = {key: gigabytes / min(seconds) for key, seconds in times.items()}
