@@ -35,6 +35,40 @@ _BLOCKS_PER_CALL = 8  # blocks of frames one mean call sums, as a tuple of fixed
 
 
 @njit(nogil=True, cache=True)
+def _plain_add_two(row, after, a, n):
+    """Add frame ``row`` then frame ``after`` (finite values only) into the sums ``a`` and the
+    counts ``n``: in that order, as one frame at a time would, with half the loads and stores
+    of the sums. The counts are integers: a float count kept the loop from vectorising."""
+    for k in range(a.shape[0]):
+        v, u = row[k], after[k]
+        ok, ok_after = v - v == 0, u - u == 0  # finite
+        total = a[k] + (np.float64(v) if ok else 0.0)
+        a[k] = total + (np.float64(u) if ok_after else 0.0)
+        n[k] += np.int32(ok) + np.int32(ok_after)
+
+
+@njit(nogil=True, cache=True)
+def _plain_add_one(row, a, n):
+    """Add frame ``row`` (finite values only) into the sums ``a`` and the counts ``n``."""
+    for k in range(a.shape[0]):
+        v = row[k]
+        ok = v - v == 0
+        a[k] += np.float64(v) if ok else 0.0
+        n[k] += ok
+
+
+@njit(nogil=True, cache=True)
+def _plain_add(data, stride, nframe, start, width, a, n):
+    """:func:`_mean_add` without scales, weights, thresholds or a mask: frames in pairs."""
+    for f in range(0, nframe - 1, 2):
+        _plain_add_two(data[f * stride + start:f * stride + start + width],
+                       data[(f + 1) * stride + start:(f + 1) * stride + start + width], a, n)
+    if nframe % 2:
+        f = nframe - 1
+        _plain_add_one(data[f * stride + start:f * stride + start + width], a, n)
+
+
+@njit(nogil=True, cache=True)
 def _mean_add(data, stride, nframe, first, start, width, mask, mask_stride, has_mask, scale,
               weights, lower, upper, plain, a, w_sum, n):
     """Add pixels ``start:start + width`` of the ``nframe`` frames in ``data`` (frames
@@ -43,15 +77,11 @@ def _mean_add(data, stride, nframe, first, start, width, mask, mask_stride, has_
     outside ``lower``/``upper``) adds nothing, by selection, not by a branch, so the loop
     vectorises whether or not the frames hold a NaN. Each value is read once, in place:
     frame ``f``'s pixel ``p`` is ``data[f * stride + p]`` (the mask likewise)."""
+    if plain:
+        _plain_add(data, stride, nframe, start, width, a, n)
+        return
     for f in range(nframe):
         row = data[f * stride + start:f * stride + start + width]
-        if plain:
-            for k in range(width):
-                v = row[k]
-                ok = v - v == 0  # finite
-                a[k] += np.float64(v) if ok else 0.0
-                n[k] += ok  # an integer count: the loop vectorises (a float one did not)
-            continue
         s = scale[first + f]
         w = weights[first + f]
         m = mask[f * mask_stride + start:f * mask_stride + start + width]
@@ -105,10 +135,24 @@ def _mean_add_blocks(flats, strides, counts, firsts, npix, scale, weights, lower
     no_mask = np.zeros(1, dtype=np.bool_)
     for start in range(0, npix, _PIXELS):
         end = min(npix, start + _PIXELS)
+        a, w_sum, n = acc[start:end], wsum[start:end], hits[start:end]
+        if not plain:
+            for b in range(len(flats)):
+                _mean_add(flats[b], strides[b], counts[b], firsts[b], start, end - start,
+                          no_mask, 0, False, scale, weights, lower, upper, plain, a, w_sum, n)
+            continue
+        held = False  # frames go in pairs across the blocks (blocks are often one frame)
+        pending = flats[0][start:start]
         for b in range(len(flats)):
-            _mean_add(flats[b], strides[b], counts[b], firsts[b], start, end - start, no_mask,
-                      0, False, scale, weights, lower, upper, plain, acc[start:end],
-                      wsum[start:end], hits[start:end])
+            for f in range(counts[b]):
+                row = flats[b][f * strides[b] + start:f * strides[b] + end]
+                if held:
+                    _plain_add_two(pending, row, a, n)
+                else:
+                    pending = row
+                held = not held
+        if held:
+            _plain_add_one(pending, a, n)
 
 
 def sorting_network(n: int) -> np.ndarray:
