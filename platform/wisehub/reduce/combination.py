@@ -207,12 +207,14 @@ def _mean_of_frame_chunks(data: da.Array, target: int, out_dtype: type,
     chunk_frames = data.chunks[0]
     frame_bytes = ny * nx * data.dtype.itemsize
     groups: list[list[int]] = [[]]
+    held = per_group = 0  # frames in the group being filled; the most in any group
     for index, frames in enumerate(chunk_frames):
-        held = sum(chunk_frames[i] for i in groups[-1]) * frame_bytes
-        if groups[-1] and held + frames * frame_bytes > _GROUP_TASKS * target:
+        if held and (held + frames) * frame_bytes > _GROUP_TASKS * target:
             groups.append([])
+            held = 0
         groups[-1].append(index)
-    per_group = max(sum(chunk_frames[i] for i in group) for group in groups)
+        held += frames
+        per_group = max(per_group, held)
     rows, columns = _plane_tile(per_group, ny, nx, data.dtype.itemsize, target)
     y_edges = [*range(0, ny, rows), ny]
     x_edges = [*range(0, nx, columns), nx]
