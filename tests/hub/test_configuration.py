@@ -39,8 +39,10 @@ def test_demo_config_sets_groups_users_services_and_environment(tmp_path: Path):
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:")
     assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "wisehub-share-sync",
                                                           "compute", "publish"}
-    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
-    assert "--timeout=3600" in culler["command"]
+    # Locally the hub hosts them all (wisehub.hub.app); none is a process of its own.
+    assert not any("command" in s for s in c.JupyterHub.services)
+    culler = next(s for s in c.WisehubHub.hosted_services if s.identity.name == "idle-culler")
+    assert (culler.timeout, culler.interval) == (3600, 300)
     env = c.Spawner.environment
     assert env["WISEHUB_DATA_DIR"] == str(tmp_path)
     assert env["WISEHUB_GROUPS"](spawner_of("lab", "astro101")) == "astro101,lab"

@@ -261,7 +261,7 @@ def test_servers_reach_the_shop_through_the_hub(tmp_path: Path,
     configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "demo-1234"}))
     url = c.Spawner.environment["WISEHUB_SHOP_URL"]
     publish = next(s for s in c.JupyterHub.services if s["name"] == "publish")
-    assert url == f"{publish['url']}/services/publish/shop/api"
+    assert url == f"{publish['url']}/services/publish/shop/api" and "command" not in publish
     assert "access:services!service=publish" in c.Spawner.server_token_scopes
     user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
     assert "access:services!service=publish" in user_role["scopes"]

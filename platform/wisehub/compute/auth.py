@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
+from jupyterhub.services.auth import UserNotAllowed
 from tornado import web
 from tornado.httpclient import HTTPClientError
 
 from wisehub.compute.hubapi import HubUser
 from wisehub.compute.manager import ClusterManager
+from wisehub.hub.service_auth import ApplicationHubAuth
 
 
-class AuthenticatedHandler(HubOAuthenticated, web.RequestHandler):
+class AuthenticatedHandler(ApplicationHubAuth, web.RequestHandler):
     """A handler that knows its caller: ``self.hub_user`` (name, admin, groups, server)."""
 
     hub_user: HubUser
@@ -27,7 +28,6 @@ class AuthenticatedHandler(HubOAuthenticated, web.RequestHandler):
 
     def initialize(self, manager: ClusterManager) -> None:
         self.manager = manager
-        self.hub_auth = self.settings["hub_auth"]
 
     async def prepare(self) -> None:
         try:

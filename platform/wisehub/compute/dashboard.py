@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tornado import httpclient, web, websocket
+from tornado import web, websocket
 
 from wisehub.compute.auth import AuthenticatedHandler
 from wisehub.compute.manager import NotFound
@@ -41,7 +41,7 @@ class DashboardHandler(_Owned, AuthenticatedHandler):
     async def get(self, cluster_id: str, _path: str) -> None:
         headers = {k: v for k in FORWARDED_HEADERS if (v := self.request.headers.get(k))}
         try:
-            reply = await httpclient.AsyncHTTPClient().fetch(
+            reply = await self.manager.hub.http.fetch(
                 self.upstream(cluster_id), headers=headers, follow_redirects=False,
                 raise_error=False, request_timeout=60, decompress_response=True)
         except OSError as err:

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
@@ -44,6 +45,12 @@ class HubAPI:
         self._cache: dict[str, tuple[float, HubUser | None]] = {}
         self._refreshing: dict[str, asyncio.Task] = {}
 
+    @cached_property
+    def http(self) -> AsyncHTTPClient:
+        """The service's own HTTP client, not the process-wide one (the service may share the
+        hub's process): as many concurrent calls as callers, not tornado's default 10."""
+        return AsyncHTTPClient(force_instance=True, max_clients=100)
+
     async def user(self, name: str, fresh: bool = False) -> HubUser | None:
         """The user ``name`` (None if the hub does not know them)."""
         cached = self._cache.get(name)
@@ -66,7 +73,7 @@ class HubAPI:
 
     async def _fetch(self, name: str) -> HubUser | None:
         try:
-            reply = await AsyncHTTPClient().fetch(
+            reply = await self.http.fetch(
                 f"{self.api_url}/users/{quote(name)}", request_timeout=120,
                 headers={"Authorization": f"token {self.token}"})
         except HTTPClientError as err:
@@ -86,7 +93,7 @@ class HubAPI:
         found: dict[str, str | None] = {}
         offset = 0
         while True:
-            reply = await AsyncHTTPClient().fetch(
+            reply = await self.http.fetch(
                 f"{self.api_url}/users?state=active&offset={offset}&limit=200",
                 request_timeout=120,
                 headers={"Authorization": f"token {self.token}",

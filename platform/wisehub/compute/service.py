@@ -35,10 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from pydantic import ValidationError
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient
 
 from wisehub.compute.auth import AuthenticatedHandler
 from wisehub.compute.backend import BackendError
@@ -47,21 +45,21 @@ from wisehub.compute.hubapi import HubAPI
 from wisehub.compute.limits import LimitExceeded
 from wisehub.compute.manager import ClusterManager, NotFound, Refused
 from wisehub.compute.schema import ClusterRequest, ScaleRequest
-from wisehub.compute.settings import CONFIG_ENV, STATE_ENV, ComputeSettings
-from wisehub.hub.stopping import until_stop_signal
+from wisehub.compute.settings import CONFIG_ENV, SERVICE, STATE_ENV, ComputeSettings
+from wisehub.hub.hosted import HostedService, ServiceIdentity, serve_alone
+from wisehub.hub.service_auth import OAuthCallbackHandler
 
 log = logging.getLogger("wisehub.compute")
 
 
 @dataclass
 class ServiceConfig:
-    """Everything the service needs: settings, state directory, prefix, and the hub."""
+    """Everything the service needs: its settings, state directory, hub identity, and the
+    environment its clusters start with (beside the process's own)."""
 
     compute: ComputeSettings
     state_dir: Path
-    prefix: str = "/services/compute/"
-    hub_api_url: str = "http://127.0.0.1:8081/hub/api"
-    hub_token: str = ""
+    identity: ServiceIdentity
     environment: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -74,9 +72,7 @@ class ServiceConfig:
         return cls(compute=ComputeSettings.model_validate_json(raw) if raw else
                    ComputeSettings(),
                    state_dir=Path(state),
-                   prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/compute/"),
-                   hub_api_url=os.environ["JUPYTERHUB_API_URL"],
-                   hub_token=os.environ["JUPYTERHUB_API_TOKEN"])
+                   identity=ServiceIdentity.from_environment(SERVICE, "http://127.0.0.1:10101"))
 
 
 class APIHandler(AuthenticatedHandler):
@@ -174,23 +170,23 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
     kwargs])`` tuples whose patterns are relative to the service prefix.
 
     >>> import tempfile
-    >>> config = ServiceConfig(ComputeSettings(), Path(tempfile.mkdtemp()),
-    ...                        hub_token="the-service-token")
-    >>> app = make_app(config)
+    >>> identity = ServiceIdentity.new(SERVICE, "http://127.0.0.1:10101",
+    ...                                "http://127.0.0.1:8081/hub/api")
+    >>> app = make_app(ServiceConfig(ComputeSettings(), Path(tempfile.mkdtemp()), identity))
     >>> from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
     >>> status = RequestStartLine("GET", "/services/compute/clusters/c-1/status", "HTTP/1.1")
     >>> request = HTTPServerRequest(start_line=status, headers=HTTPHeaders(Host="hub"))
     >>> app.find_handler(request).handler_class.__name__
     'DashboardHandler'
-    >>> HubOAuth.clear_instance()  # the service's one HubOAuth, made by make_app
     """
-    hub = HubAPI(settings.hub_api_url, settings.hub_token)
-    manager = ClusterManager(settings.compute, settings.state_dir, hub, settings.prefix,
+    identity = settings.identity
+    hub = HubAPI(identity.hub_api_url, identity.token)
+    manager = ClusterManager(settings.compute, settings.state_dir, hub, identity.prefix,
                              settings.environment)
-    prefix = settings.prefix
+    prefix = identity.prefix
     kwargs = {"manager": manager}
     handlers: list[tuple] = [
-        (f"{prefix}oauth_callback", HubOAuthCallbackHandler),
+        (f"{prefix}oauth_callback", OAuthCallbackHandler),
         (f"{prefix}clusters/?", ClustersHandler, kwargs),
         (f"{prefix}clusters/([^/]+)/?", ClusterHandler, kwargs),
         (f"{prefix}clusters/([^/]+)/connection", ConnectionHandler, kwargs),
@@ -199,38 +195,47 @@ def make_app(settings: ServiceConfig, extra_handlers: Sequence[tuple] = ()) -> w
     ]
     for pattern, handler, *rest in extra_handlers:
         handlers.insert(1, (prefix + pattern.lstrip("/"), handler, *rest))
-    # The callback handler finds the same (process-wide) HubOAuth through .instance().
-    auth = HubOAuth.instance(api_url=settings.hub_api_url, api_token=settings.hub_token,
-                             cache_max_age=300)
+    auth = identity.oauth(cache_max_age=300)
     return web.Application(handlers, hub_auth=auth, manager=manager,
                            cookie_secret=os.urandom(32), xsrf_cookies=False,
                            login_url=auth.login_url)
 
 
-async def serve(config: ServiceConfig) -> None:
-    """Run the service until SIGTERM/SIGINT: rediscover clusters, listen, keep lifecycles."""
-    # The service's own process: allow as many concurrent hub calls as callers (default 10).
-    AsyncHTTPClient.configure(None, max_clients=100)
-    from wisehub.batch.api import handlers as batch_handlers
+class ComputeService(HostedService):
+    """The service's life: rediscover clusters and listen, keep their lifecycles, stop."""
 
-    app = make_app(config, extra_handlers=batch_handlers())  # /services/compute/jobs/...
-    manager: ClusterManager = app.settings["manager"]
-    await manager.rediscover()
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-    server = app.listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
-    lifecycle = asyncio.create_task(manager.run())
-    log.info("compute service listening on %s (%d clusters rediscovered)", url.geturl(),
-             len(manager.records))
-    await until_stop_signal()
-    lifecycle.cancel()
-    server.stop()
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config, self.identity = config, config.identity
+        self._server: Any = None
+        self._lifecycle: asyncio.Task | None = None
+
+    async def listen(self) -> None:
+        from wisehub.batch.api import handlers as batch_handlers
+
+        app = make_app(self.config, extra_handlers=batch_handlers())  # .../jobs/...
+        self.manager: ClusterManager = app.settings["manager"]
+        await self.manager.rediscover()
+        url = urlparse(self.identity.url)
+        self._server = app.listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
+        log.info("compute service listening on %s (%d clusters rediscovered)", url.geturl(),
+                 len(self.manager.records))
+
+    async def run(self) -> None:
+        self._lifecycle = asyncio.create_task(self.manager.run())
+
+    async def stop(self) -> None:
+        if self._lifecycle is not None:
+            self._lifecycle.cancel()
+            await asyncio.gather(self._lifecycle, return_exceptions=True)
+        if self._server is not None:
+            self._server.stop()
 
 
 def main() -> None:
-    """Entry point of ``python -m wisehub.compute.service``."""
+    """Entry point of ``python -m wisehub.compute.service`` (a service the hub manages)."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(ServiceConfig.from_environment()))
+    asyncio.run(serve_alone(ComputeService(ServiceConfig.from_environment())))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wisehub import names
-from wisehub.compute.settings import CONFIG_ENV, SERVICE, STATE_ENV, URL_ENV
+from wisehub.compute.settings import SERVICE, URL_ENV, ComputeSettings
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.credentials import LINEAGE_URL_ENV, uses_database_roles
@@ -34,9 +34,9 @@ from wisehub.publish.registration import SHOP_URL_ENV
 from wisehub.publish.registration import hub_service as publish_service
 from wisehub.resources import proxy_version
 
-SHARE_SYNC = "wisehub-share-sync"
+SHARE_SYNC = sharesync.NAME
 CULLER = "idle-culler"
-GROUP_GUARD = "wisehub-group-guard"
+GROUP_GUARD = groupguard.NAME
 CHP_VERSION = proxy_version()
 """configurable-http-proxy, installed with npm into ``.venv/npm`` from ``hub/package.json``."""
 
@@ -51,13 +51,14 @@ def configure(c: Any, settings: Settings) -> None:
     # With OIDC the identity provider owns membership (JupyterHub refuses load_groups then).
     _users_and_groups(c, directory, load_groups=hub.authenticator != "oidc")
     _spawner(c, settings)
-    _services(c, settings)
-    publish = publish_service(settings)
-    c.JupyterHub.services.append(publish)
-    compute_url = _compute_service(c, settings, hub_state_dir(settings))
+    _service_roles(c, settings)
+    if settings.mode == "local":
+        compute_url, publish_url = _hosted_services(c, settings)
+    else:
+        compute_url = _managed_services(c, settings)
     _environment(c, settings, compute_url)
     if settings.mode == "local":  # wh.publish.shop in a server talks to the publish service
-        c.Spawner.environment[SHOP_URL_ENV] = f"{publish['url']}/services/{PUBLISH}/shop/api"
+        c.Spawner.environment[SHOP_URL_ENV] = f"{publish_url}shop/api"
 
 
 def hub_state_dir(settings: Settings) -> Path:
@@ -194,8 +195,69 @@ def _spawner(c: Any, settings: Settings) -> None:
             c.Spawner.args = ["--allow-root"]
 
 
-def _services(c: Any, settings: Settings) -> None:
+def _service_roles(c: Any, settings: Settings) -> None:
+    roles = [{"name": SERVICE, "services": [SERVICE],
+              # Who a caller is (groups, admin) and whether their server still runs.
+              "scopes": ["list:users", "read:users", "read:servers"]}]
+    if settings.hub.spawner == "system-users":  # leaving a group ends access to its workspace
+        roles.append({"name": GROUP_GUARD, "services": [GROUP_GUARD],
+                      "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
+                                 "delete:servers"]})
+    c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, *roles]
+
+
+def _local_compute(settings: Settings) -> ComputeSettings:
+    if settings.hub.spawner != "system-users":
+        return settings.compute
+    # The hub's state directory is 0700: owners' processes work in a directory of their own
+    # under one they can traverse (0711), outside it.
+    return settings.compute.model_copy(update={
+        "run_as_owner": True,
+        "runtime_dir": settings.compute.runtime_dir or settings.data_dir / "compute-clusters"})
+
+
+def _hosted_services(c: Any, settings: Settings) -> tuple[str, str]:
+    """Local mode: every service runs in the hub's process (:mod:`wisehub.hub.app`), each
+    registered as an external service with a token of its own. Returns where the compute and
+    publish services answer (``http://127.0.0.1:<port>/services/<name>/``)."""
+    from wisehub.compute.service import ComputeService, ServiceConfig
+    from wisehub.hub.culling import IdleCuller
+    from wisehub.hub.hosted import HostedService, ServiceIdentity
+    from wisehub.publish.service import PublishService
+
     hub, state = settings.hub, hub_state_dir(settings)
+    hub_api = f"{c.JupyterHub.hub_bind_url}/hub/api"
+
+    def identity(name: str, web: bool = False) -> ServiceIdentity:
+        return ServiceIdentity.new(name, f"http://127.0.0.1:{free_port()}" if web else "",
+                                   hub_api)
+
+    compute = ComputeService(ServiceConfig(_local_compute(settings), state / "compute",
+                                           identity(SERVICE, web=True), settings.environment()))
+    publish = PublishService(identity(PUBLISH, web=True), settings)
+    hosted: list[HostedService] = [
+        IdleCuller(identity(CULLER), interval=hub.cull_every, timeout=hub.idle_timeout),
+        sharesync.ShareSync(identity(SHARE_SYNC), interval=hub.share_sync_interval,
+                            state=state / "share-sync.json"),
+        compute, publish]
+    if hub.spawner == "system-users":
+        hosted.append(groupguard.GroupGuard(
+            identity(GROUP_GUARD), interval=hub.share_sync_interval,
+            accounts=state / provision.ACCOUNTS, workspaces=workspaces_dir(settings)))
+    extra = {SERVICE: {"oauth_no_confirm": True},
+             PUBLISH: {"oauth_no_confirm": True, "display": False}}
+    c.JupyterHub.services = [*c.JupyterHub.get("services", []), *(
+        s.identity.registration(**extra.get(s.identity.name, {})) for s in hosted)]
+    c.WisehubHub.hosted_services = hosted
+    return (f"{compute.identity.url}{compute.identity.prefix}",
+            f"{publish.identity.url}{publish.identity.prefix}")
+
+
+def _managed_services(c: Any, settings: Settings) -> str:
+    """Cluster mode: the hub runs the services as processes of its own, except the compute
+    service, which the chart deploys. Returns the compute service's URL for user servers."""
+    hub = settings.hub
+    state = hub_state_dir(settings)
     # Appended to what is there: z2jh registers services from its values first.
     c.JupyterHub.services = [
         *c.JupyterHub.get("services", []),
@@ -207,51 +269,16 @@ def _services(c: Any, settings: Settings) -> None:
         {"name": SHARE_SYNC, "command": [
             sys.executable, str(Path(sharesync.__file__)),
             f"--interval={hub.share_sync_interval}", f"--state={state / 'share-sync.json'}"]},
+        publish_service(settings),
     ]
-    if hub.spawner == "system-users":  # leaving a group ends access to its workspace
-        c.JupyterHub.services.append({"name": GROUP_GUARD, "command": [
-            sys.executable, str(Path(groupguard.__file__)),
-            f"--interval={hub.share_sync_interval}",
-            f"--accounts={state / provision.ACCOUNTS}",
-            f"--workspaces={workspaces_dir(settings)}"]})
-        c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, {
-            "name": GROUP_GUARD, "services": [GROUP_GUARD],
-            "scopes": ["list:groups", "read:groups", "read:users", "read:servers",
-                       "delete:servers"]}]
-
-
-def _compute_service(c: Any, settings: Settings, state: Path) -> str:
-    """Register the compute service (Dask clusters within limits); return its URL for user
-    servers. Locally the hub runs it; in cluster mode the chart deploys it and gives its URL
-    and token in ``WISEHUB_COMPUTE_SERVICE_URL`` / ``WISEHUB_COMPUTE_API_TOKEN``."""
-    c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, {
-        "name": SERVICE, "services": [SERVICE],
-        # Who a caller is (groups, admin) and whether their server still runs; nothing more.
-        "scopes": ["list:users", "read:users", "read:servers"]}]
-    chart = next((s for s in c.JupyterHub.get("services", []) if s.get("name") == SERVICE), None)
-    if settings.mode == "cluster" and chart is not None:
+    chart = next((s for s in c.JupyterHub.services if s.get("name") == SERVICE), None)
+    if chart is not None:
         # z2jh registered it from the chart's values (hub.services.compute), with its token.
         chart.setdefault("oauth_no_confirm", True)
         return f"{chart['url']}/services/{SERVICE}/"
-    if settings.mode == "cluster":
-        url = os.environ.get("WISEHUB_COMPUTE_SERVICE_URL", "http://wisehub-compute:10101")
-        service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,
-                   "api_token": os.environ.get("WISEHUB_COMPUTE_API_TOKEN")}
-    else:
-        url = f"http://127.0.0.1:{free_port()}"
-        compute = settings.compute
-        if settings.hub.spawner == "system-users":
-            # The hub's state directory is 0700: owners' processes work in a directory of
-            # their own under one they can traverse (0711), outside it.
-            compute = compute.model_copy(update={
-                "run_as_owner": True,
-                "runtime_dir": compute.runtime_dir or settings.data_dir / "compute-clusters"})
-        service = {"name": SERVICE, "url": url, "oauth_no_confirm": True,
-                   "command": [sys.executable, "-m", "wisehub.compute.service"],
-                   "environment": {**settings.environment(),
-                                   CONFIG_ENV: compute.model_dump_json(),
-                                   STATE_ENV: str(state / "compute")}}
-    c.JupyterHub.services = [*c.JupyterHub.services, service]
+    url = os.environ.get("WISEHUB_COMPUTE_SERVICE_URL", "http://wisehub-compute:10101")
+    c.JupyterHub.services.append({"name": SERVICE, "url": url, "oauth_no_confirm": True,
+                                  "api_token": os.environ.get("WISEHUB_COMPUTE_API_TOKEN")})
     return f"{url}/services/{SERVICE}/"
 
 

@@ -14,8 +14,8 @@ this service, running as root like the hub:
    next server gets its groups from the hub anyway).
 
 Only accounts the hub created (``--accounts``, see :mod:`wisehub.hub.provision`) are touched.
-Run by the hub as ``python …/wisehub/hub/groupguard.py --interval 5 --accounts FILE
---workspaces DIR``; it imports only the standard library and requests.
+The local hub hosts it in its own process (:class:`GroupGuard`); it also runs alone, as
+``python …/wisehub/hub/groupguard.py --interval 5 --accounts FILE --workspaces DIR``.
 
 >>> removals({"lab": {"ann"}}, {"wh-lab": ["ann", "bob"], "wh-x": ["cy"], "sudo": ["ann"]},
 ...          managed={"ann", "bob", "cy"})
@@ -25,6 +25,7 @@ Run by the hub as ``python …/wisehub/hub/groupguard.py --interval 5 --accounts
 from __future__ import annotations
 
 import argparse
+import asyncio
 import grp
 import json
 import logging
@@ -41,8 +42,9 @@ from urllib.parse import quote
 
 import requests
 
-from wisehub.hub.stopping import interrupt_on_stop_signals
+from wisehub.hub.hosted import PollingService, ServiceIdentity, serve_alone
 
+NAME = "wisehub-group-guard"
 log = logging.getLogger("wisehub.group-guard")
 PAGINATED = {"Accept": "application/jupyterhub-pagination+json"}
 PREFIX = "wh-"
@@ -176,26 +178,30 @@ class Guard:
             time.sleep(0.5)
 
 
+class GroupGuard(PollingService):
+    """The service: a :meth:`Guard.round` every ``interval`` seconds, in a thread (it calls
+    the hub, ``gpasswd`` and walks directories)."""
+
+    def __init__(self, identity: ServiceIdentity, interval: float, accounts: Path,
+                 workspaces: Path) -> None:
+        super().__init__(identity, interval)
+        self.guard = Guard(identity.hub_api_url, identity.token, accounts, workspaces)
+
+    async def round(self) -> None:
+        await asyncio.to_thread(self.guard.round)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the service until the hub stops it."""
+    """Run the service until the hub stops it (SIGINT or SIGTERM)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
     parser.add_argument("--accounts", type=Path, required=True, help="accounts the hub made")
     parser.add_argument("--workspaces", type=Path, required=True, help="workspaces root")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
-    guard = Guard(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"],
-                  args.accounts, args.workspaces)
-    interrupt_on_stop_signals()
-    try:
-        while True:
-            try:
-                guard.round()
-            except (requests.RequestException, subprocess.CalledProcessError, OSError) as err:
-                log.warning("round failed, retrying: %s", err)
-            time.sleep(args.interval)
-    except KeyboardInterrupt:  # SIGINT or SIGTERM from the hub
-        log.info("stopped")
+    service = GroupGuard(ServiceIdentity.from_environment(NAME), args.interval,
+                         args.accounts, args.workspaces)
+    asyncio.run(serve_alone(service))
 
 
 if __name__ == "__main__":

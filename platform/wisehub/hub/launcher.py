@@ -12,6 +12,7 @@ An admin API token for scripts (and the tests) is written to ``<data_dir>/hub/la
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
@@ -94,17 +95,22 @@ def start(settings: Settings, timeout: float = 90) -> RunningHub:
     write_private(settings_file, yaml.safe_dump(_plain(resolved.model_dump())))
     write_private(state / "jupyterhub_config.py", CONFIG_TEMPLATE.format(
         umask=HUB_UMASK, settings_file=str(settings_file), token_file=str(token_file)))
+    # The hub hosts the services (wisehub.hub.app), which read the platform's settings from
+    # the environment as a service process of their own would.
     return run_config(state / "jupyterhub_config.py", f"http://{settings.hub.ip}:{port}/", token,
-                      timeout)
+                      timeout, app="wisehub.hub.app",
+                      environment={**os.environ, **resolved.environment()})
 
 
-def run_config(config: Path, url: str, token: str, timeout: float = 90) -> RunningHub:
-    """Run ``jupyterhub -f config`` in its own session (log next to the config), and wait until
-    ``url`` answers the admin ``token``. Also used to run a plain hub for comparison."""
+def run_config(config: Path, url: str, token: str, timeout: float = 90, app: str = "jupyterhub",
+               environment: dict[str, str] | None = None) -> RunningHub:
+    """Run ``python -m <app> -f config`` (``app`` a JupyterHub application) in its own session
+    (log next to the config), and wait until ``url`` answers the admin ``token``. Also used
+    to run a plain JupyterHub for comparison."""
     log = config.parent / "jupyterhub.log"
     with open(open_private_log(log), "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            [sys.executable, "-m", app, "-f", str(config)], env=environment,
             cwd=config.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_hear_sigint)
     hub = RunningHub(url, token, log, process)

@@ -6,8 +6,8 @@ scopes, and revokes the shares it granted once the group share is gone or the me
 the group. Shares a user made directly are never touched. Only groups the owner belongs to are
 expanded: a user shares with *their* groups.
 
-Run by the hub (see :func:`wisehub.hub.configure`) as
-``python …/wisehub/hub/sharesync.py --interval 5 --state share-sync.json``; it imports only
+A local hub hosts it in its own process (:class:`ShareSync`); a cluster hub runs it as
+``python …/wisehub/hub/sharesync.py --interval 5 --state share-sync.json``, which imports only
 the standard library and requests, so it stays small.
 
 >>> shares = [GroupShare("ann", "", "lab", ("access:servers!server=ann/",))]
@@ -19,10 +19,10 @@ the standard library and requests, so it stays small.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +30,9 @@ from urllib.parse import quote
 
 import requests
 
-from wisehub.hub.stopping import interrupt_on_stop_signals
+from wisehub.hub.hosted import PollingService, ServiceIdentity, serve_alone
 
+NAME = "wisehub-share-sync"
 log = logging.getLogger("wisehub.share-sync")
 PAGINATED = {"Accept": "application/jupyterhub-pagination+json"}
 
@@ -199,25 +200,32 @@ def sync_once(hub: Hub, state: Path) -> tuple[int, int]:
     return granted, revoked
 
 
+class ShareSync(PollingService):
+    """The service: a :func:`sync_once` round every ``interval`` seconds, in a thread (its
+    hub calls block), recording its grants in the ledger file ``state``."""
+
+    def __init__(self, identity: ServiceIdentity, interval: float, state: Path) -> None:
+        super().__init__(identity, interval)
+        self.hub = Hub(identity.hub_api_url, identity.token)
+        self.state = state
+
+    async def run(self) -> None:
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        await super().run()
+
+    async def round(self) -> None:
+        await asyncio.to_thread(sync_once, self.hub, self.state)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the service until the hub stops it."""
+    """Run the service until the hub stops it (SIGINT or SIGTERM)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
     parser.add_argument("--state", type=Path, required=True, help="JSON file of our grants")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
-    hub = Hub(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
-    args.state.parent.mkdir(parents=True, exist_ok=True)
-    interrupt_on_stop_signals()
-    try:
-        while True:
-            try:
-                sync_once(hub, args.state)
-            except requests.RequestException as err:  # the hub restarting; retry next round
-                log.warning("sync failed, retrying: %s", err)
-            time.sleep(args.interval)
-    except KeyboardInterrupt:
-        log.info("stopped")
+    service = ShareSync(ServiceIdentity.from_environment(NAME), args.interval, args.state)
+    asyncio.run(serve_alone(service))
 
 
 if __name__ == "__main__":

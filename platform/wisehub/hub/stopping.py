@@ -1,20 +1,9 @@
-"""How every wisehub hub service stops: at the first SIGINT or SIGTERM.
+"""How a wisehub hub service run alone stops: at the first SIGINT or SIGTERM.
 
-JupyterHub stops its managed services one at a time with SIGINT, then SIGTERM after ten
-seconds. A hub started from a background job (``nohup wisehub up &``, CI) passes SIGINT on
+A cluster hub stops its managed services one at a time with SIGINT, then SIGTERM after ten
+seconds. A hub started from a background job (``nohup jupyterhub &``, CI) passes SIGINT on
 ignored, and Python's default SIGINT handling is then off; a service listening only for
 ``KeyboardInterrupt`` would hold the hub's shutdown for those ten seconds.
-
->>> import os, signal
->>> previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
->>> interrupt_on_stop_signals()
->>> try:
-...     os.kill(os.getpid(), signal.SIGTERM)
-... except KeyboardInterrupt:
-...     print("stopping")
-stopping
->>> for s, handler in previous.items():
-...     _ = signal.signal(s, handler)
 """
 
 from __future__ import annotations
@@ -23,16 +12,6 @@ import asyncio
 import signal
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def interrupt_on_stop_signals() -> None:
-    """Make SIGINT and SIGTERM raise ``KeyboardInterrupt`` (a service's polling loop)."""
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _interrupt)
 
 
 async def until_stop_signal() -> None:

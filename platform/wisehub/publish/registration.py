@@ -1,4 +1,5 @@
-"""How the hub runs the ``publish`` service: its ``c.JupyterHub.services`` entry.
+"""How a cluster hub runs the ``publish`` service: its ``c.JupyterHub.services`` entry (a local
+hub hosts it in its own process, see :mod:`wisehub.hub.hosted`).
 
 Kept apart from the service so the hub configuration imports nothing heavy.
 """
@@ -29,8 +30,7 @@ def hub_service(settings: Settings) -> dict[str, Any]:
         "command": [sys.executable, "-m", "wisehub.publish.service"],
         # The platform's settings: the shop reads catalogues and the data directory, and its
         # batch jobs register their outputs in lineage.
-        "environment": {**settings.environment(),
-                        "WISEHUB_SAMPLES_DIR": str(settings.samples_dir)},
+        "environment": settings.environment(),
         "oauth_no_confirm": True,
         # The hub exits if a managed service is not up in time; a busy machine imports slowly.
         "timeout": settings.hub.start_timeout,

@@ -1,7 +1,8 @@
 """The ``publish`` hub service: landing pages and OAI-PMH over the records table.
 
-Run by the hub as ``python -m wisehub.publish.service``; it listens where the hub's
-``JUPYTERHUB_SERVICE_URL`` says and reads records from ``WISEHUB_LINEAGE_DB_URL``.
+A local hub hosts it in its own process (:class:`PublishService`); a cluster hub runs it as
+``python -m wisehub.publish.service``, listening where the hub's ``JUPYTERHUB_SERVICE_URL``
+says. It reads records from the lineage database of the platform's settings.
 
 - ``records/<pid>``: the landing page. Anonymous visitors see world records; a visitor logged
   in to the hub also sees what their groups may read.
@@ -22,14 +23,15 @@ import functools
 import json
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import HubOAuth
 from tornado import web
 
-from wisehub.hub.stopping import until_stop_signal
+from wisehub.config import Settings, get_settings
+from wisehub.hub.hosted import HostedService, ServiceIdentity, serve_alone
+from wisehub.hub.service_auth import ApplicationHubAuth, OAuthCallbackHandler
 from wisehub.lineage.context import Context
 from wisehub.lineage.schema import upgrade
 from wisehub.lineage.store import engine_for
@@ -39,7 +41,7 @@ from wisehub.publish.registration import SERVICE
 from wisehub.publish.shop import api as shop_api
 
 
-class _Base(HubOAuthenticated, web.RequestHandler):
+class _Base(ApplicationHubAuth, web.RequestHandler):
     """Knows the records table and who is asking (None: anonymous)."""
 
     def initialize(self, url: str) -> None:
@@ -137,26 +139,41 @@ def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
         (rf"{prefix}scs/([a-z0-9_]+)", ConeHandler, {"tables": tables or {}}),
     ]
     if hub_auth is not None:
-        handlers.append((rf"{prefix}oauth_callback", HubOAuthCallbackHandler))
+        handlers.append((rf"{prefix}oauth_callback", OAuthCallbackHandler))
         handlers.extend(shop_api.handlers(prefix, make_shop))
     return web.Application(handlers, hub_auth=hub_auth, page_size=page_size,
                            cookie_secret=os.urandom(32))
 
 
-async def _serve() -> None:
-    db_url = os.environ["WISEHUB_LINEAGE_DB_URL"]
-    upgrade(engine_for(db_url))
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
+class PublishService(HostedService):
+    """The service's life: bring the records table up to date, then serve under its prefix."""
+
+    def __init__(self, identity: ServiceIdentity, settings: Settings,
+                 page_size: int = oai.PAGE_SIZE) -> None:
+        self.identity, self.settings, self.page_size = identity, settings, page_size
+        self._server: Any = None
+
+    async def listen(self) -> None:
+        db_url = self.settings.lineage_db_url
+        await asyncio.to_thread(upgrade, engine_for(db_url))
+        samples = self.settings.samples_dir
+        stars = functools.lru_cache(maxsize=1)(lambda: cone.star_table(samples))
+        app = make_app(db_url, self.identity.prefix, hub_auth=self.identity.oauth(
+            cache_max_age=60), page_size=self.page_size, tables={"stars": stars})
+        url = urlparse(self.identity.url)
+        self._server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+
+def main() -> None:
+    """Entry point of ``python -m wisehub.publish.service`` (a service the hub manages)."""
+    identity = ServiceIdentity.from_environment(SERVICE)
     page_size = int(os.environ.get("WISEHUB_PUBLISH_PAGE_SIZE", oai.PAGE_SIZE))
-    samples = Path(os.environ["WISEHUB_SAMPLES_DIR"])
-    stars = functools.lru_cache(maxsize=1)(lambda: cone.star_table(samples))
-    app = make_app(db_url, prefix, hub_auth=HubOAuth(cache_max_age=60), page_size=page_size,
-                   tables={"stars": stars})
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
-    await until_stop_signal()
-    server.stop()
+    asyncio.run(serve_alone(PublishService(identity, get_settings(), page_size)))
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve())
+    main()

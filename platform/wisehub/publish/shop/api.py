@@ -26,9 +26,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
+from wisehub.hub.service_auth import ApplicationHubAuth
 from wisehub.publish.shop import page
 from wisehub.publish.shop.errors import ShopError
 from wisehub.publish.shop.formats import WRITERS
@@ -37,7 +37,7 @@ from wisehub.publish.shop.shop import Shop
 ShopFactory = Callable[[str, list[str]], Shop]
 
 
-class ShopHandler(HubOAuthenticated, web.RequestHandler):
+class ShopHandler(ApplicationHubAuth, web.RequestHandler):
     """Base: the identified caller's shop; JSON replies; shop errors as clear 4xx."""
 
     def initialize(self, make_shop: ShopFactory) -> None:
