@@ -13,18 +13,16 @@ nobody without the files does.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 from distributed import Client, LocalCluster
 from distributed.core import rpc
 from distributed.security import Security
 
-from wisehub.batch.state import CLUSTER
+from wisehub.batch.connection import read_connection
 from wisehub.compute import local_size
 from wisehub.compute.security import ClusterCredentials, write_private
 
@@ -48,24 +46,6 @@ def cluster_options(workers: int, adaptive: bool) -> dict[str, object]:
 def _write_private(path: Path, text: str) -> Path:
     write_private(path, text)
     return path
-
-
-def write_connection(directory: Path, cluster_id: str, address: str,
-                     credentials: ClusterCredentials) -> None:
-    """Keep a service cluster's address and credentials in the job directory (0600)."""
-    write_private(directory / CLUSTER, json.dumps({
-        "cluster": cluster_id, "address": address, "credentials": credentials.as_dict()}))
-
-
-def read_connection(directory: Path) -> dict[str, Any] | None:
-    """The service cluster of a job (None: the job starts its own LocalCluster).
-
-    >>> import tempfile
-    >>> read_connection(Path(tempfile.mkdtemp())) is None
-    True
-    """
-    path = directory / CLUSTER
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def connection_env(security: Security, address: str, tls_dir: Path) -> dict[str, str]:

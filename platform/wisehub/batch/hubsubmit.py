@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wisehub.batch.cluster import write_connection
+from wisehub.batch.connection import write_connection
 from wisehub.batch.errors import BatchError, JobSpecError, LimitError
 from wisehub.batch.local import LocalBackend
 from wisehub.batch.settings import BatchSettings

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dask.utils import format_bytes
+from pydantic import ByteSize
 
 from wisehub.compute.settings import Limits
 
@@ -25,13 +25,17 @@ class LimitExceeded(ValueError):
     def __init__(self, limit: str, allowed: float, held: float, asked: float,
                  unit: str = "") -> None:
         self.limit = limit
-        show = format_bytes if unit == "bytes" else _number
+        show = _bytes if unit == "bytes" else _number
         super().__init__(f"limit {limit!r} is {show(allowed)} per user; you hold "
                          f"{show(held)} and asked for {show(asked)} more")
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def _bytes(value: float) -> str:
+    return ByteSize(int(value)).human_readable()
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def check_size(limits: Limits, worker_cores: float, worker_memory: int) -> None:
                               ("worker_memory", worker_memory, "bytes")):
         allowed = getattr(limits, name)
         if asked > allowed:
-            show = format_bytes if unit else _number
+            show = _bytes if unit else _number
             error = LimitExceeded(name, allowed, 0, asked, unit)
             error.args = (f"limit {name!r} is {show(allowed)} per worker; asked for "
                           f"{show(asked)}",)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psutil
-from distributed.core import rpc
 
 from wisehub.compute.backend import BackendError
 from wisehub.compute.records import ClusterRecord, Process, RecordStore
@@ -310,6 +309,8 @@ class LocalBackend:
 
     async def _scheduler_call(self, record: ClusterRecord, method: str, **kwargs: object
                               ) -> object:
+        from distributed.core import rpc  # only once a cluster is scaled: the hub stays light
+
         assert record.address is not None
         args = self.store.credentials(record.id).security().get_connection_args("client")
         try:

@@ -1,7 +1,9 @@
 """Per-cluster TLS credentials: every Dask cluster gets its own certificate authority.
 
-Schedulers, workers and clients of one cluster share one freshly made key and self-signed
-certificate (distributed's ``Security.temporary``), and TLS is mutual: a peer without that
+Schedulers, workers and clients of one cluster share one freshly made RSA key and self-signed
+certificate, made with ``cryptography`` as distributed's ``Security.temporary`` makes them (the
+compute service runs inside the hub, which does not load distributed to make them), and TLS is
+mutual: a peer without that
 certificate is refused at the handshake. Credentials live in memory, or in files only their
 owner can read (0600, in a 0700 directory).
 
@@ -12,12 +14,15 @@ True
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from distributed.security import Security
+if TYPE_CHECKING:
+    from distributed.security import Security
 
 FILES = {"ca": "ca.pem", "cert": "cert.pem", "key": "key.pem"}
 
@@ -33,12 +38,13 @@ class ClusterCredentials:
     @classmethod
     def new(cls) -> ClusterCredentials:
         """Fresh credentials for a new cluster."""
-        temporary = Security.temporary()
-        return cls(ca=temporary.tls_ca_file, cert=temporary.tls_client_cert,
-                   key=temporary.tls_client_key)
+        key, cert = _self_signed("dask-internal")
+        return cls(ca=cert, cert=cert, key=key)
 
     def security(self) -> Security:
         """A ``Security`` for any role of the cluster (TLS required, peers verified)."""
+        from distributed.security import Security
+
         roles = {}
         for role in ("client", "scheduler", "worker"):
             roles[f"tls_{role}_cert"] = self.cert
@@ -98,3 +104,24 @@ def write_private_json(path: Path, data: object) -> None:
     write_private(partial, json.dumps(data))
     partial.replace(path)
 
+
+def _self_signed(name: str, days: int = 365) -> tuple[str, str]:
+    """A new 2048-bit RSA key and a certificate for ``name`` signed by it, as PEM texts."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(subject)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=days))
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()

@@ -21,13 +21,15 @@ Bias b1
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import prov.model as pm
 from sqlalchemy import select
 
 from wisehub.lineage.models import Product, Used
 from wisehub.lineage.product import ProductView
+
+if TYPE_CHECKING:
+    import prov.model as pm
 
 NAMESPACE = ("wisehub", "urn:wisehub:")
 UUID_NS = ("uuid", "urn:uuid:")
@@ -102,6 +104,8 @@ class Lineage:
 
     def to_prov(self) -> pm.ProvDocument:
         """The lineage as a W3C PROV document (entities, activities, agents, relations)."""
+        import prov.model as pm  # loaded when provenance is asked for, not with the store
+
         doc = pm.ProvDocument()
         doc.add_namespace(*NAMESPACE)
         doc.add_namespace(*UUID_NS)

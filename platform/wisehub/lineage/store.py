@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -51,7 +51,9 @@ from wisehub.lineage.models import Attribute, Process, Product, Used, utcnow
 from wisehub.lineage.product import ProductView
 from wisehub.lineage.relocate import relocated_key
 from wisehub.lineage.schema import ensure_current
-from wisehub.storage import Storage, StoredObject
+
+if TYPE_CHECKING:
+    from wisehub.storage import Storage, StoredObject
 
 
 class UnknownProductError(LookupError):

@@ -40,6 +40,24 @@ class ConeError(ValueError):
     """A cone search that cannot be answered; the message says which parameter is wrong."""
 
 
+def degrees(text: str | None, name: str) -> float:
+    """The value of the query parameter ``name`` in decimal degrees.
+
+    >>> degrees("10.5", "RA")
+    10.5
+    >>> degrees("ten", "RA")
+    Traceback (most recent call last):
+    ...
+    wisehub.publish.cone.ConeError: parameter RA='ten' is not a number
+    """
+    if text is None:
+        raise ConeError(f"parameter {name} is required (decimal degrees)")
+    try:
+        return float(text)
+    except ValueError:
+        raise ConeError(f"parameter {name}={text!r} is not a number") from None
+
+
 @dataclass(frozen=True)
 class SourceTable:
     """A named source table: columns (equal length) with a UCD for each."""

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from datacite import schema45
-
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 
 LICENCES: dict[str, tuple[str, str]] = {
@@ -110,6 +108,8 @@ def metadata(*, pid: str, title: str, creators: Sequence[str], publisher: str, y
 
 def validate(doc: dict[str, Any]) -> dict[str, Any]:
     """Check ``doc`` against DataCite's 4.5 JSON schema; return it, or raise listing errors."""
+    from datacite import schema45  # lxml and jsonschema: loaded when first needed
+
     errors = sorted(schema45.validator.iter_errors(doc), key=lambda e: list(e.path))
     if errors:
         raise MetadataError("DataCite 4.5 refuses this metadata: " + "; ".join(
@@ -120,4 +120,6 @@ def validate(doc: dict[str, Any]) -> dict[str, Any]:
 def to_xml(doc: dict[str, Any]) -> bytes:
     """DataCite 4.5 XML of metadata already validated (records are, when saved), e.g. the
     ``oai_datacite`` payload; schema validation would cost harvests 4 ms a record."""
+    from datacite import schema45
+
     return schema45.tostring(doc).encode()

@@ -30,7 +30,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from wisehub.publish import datacite
-from wisehub.publish.records import Records, RecordView, UnknownRecordError
+from wisehub.publish.records import PAGE_SIZE, Records, RecordView, UnknownRecordError
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -42,7 +42,6 @@ FORMATS = {
                      "http://datacite.org/schema/kernel-4"),
 }
 ID_PREFIX = "oai:wisehub:"
-PAGE_SIZE = 100
 VERBS = {"Identify": set(), "ListMetadataFormats": {"identifier"}, "ListSets": set(),
          "GetRecord": {"identifier", "metadataPrefix"},
          "ListIdentifiers": {"metadataPrefix", "from", "until", "set"},

@@ -35,6 +35,7 @@ from wisehub.publish import datacite
 from wisehub.publish.models import PublishedRecord
 
 PUBLISHER = "wisehub"
+PAGE_SIZE = 100  # records in one page of a listing (an OAI-PMH list, before its token)
 DEFAULT_LICENCE = "CC-BY-4.0"
 
 
@@ -126,7 +127,7 @@ class Records:
 
     def page(self, *, since: datetime | None = None, until: datetime | None = None,
              collection: str | None = None, after: tuple[datetime, int] | None = None,
-             limit: int = 100) -> list[RecordView]:
+             limit: int = PAGE_SIZE) -> list[RecordView]:
         """Readable records by change time, then seq; ``after`` continues a previous page."""
         stmt = select(PublishedRecord).where(readable(self.context))
         if since is not None:

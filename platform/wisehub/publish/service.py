@@ -11,6 +11,10 @@ says. It reads records from the lineage database of the platform's settings.
 - ``shop/``: the data shop's page and REST API (:mod:`wisehub.publish.shop.api`), for users
   the hub identified.
 
+The hub loads this module whether or not anyone publishes, so what only some requests need
+(numpy and astropy for cone searches, lxml for OAI-PMH and DataCite XML) is imported by the
+handler that needs it, on its first request.
+
 >>> app = make_app("sqlite://", "/services/publish/", hub_auth=None)
 >>> sorted(rule.matcher.regex.pattern for rule in app.wildcard_router.rules)[:1]
 ['/services/publish/oai$']
@@ -23,7 +27,8 @@ import functools
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuth
@@ -35,10 +40,13 @@ from wisehub.hub.service_auth import ApplicationHubAuth, OAuthCallbackHandler
 from wisehub.lineage.context import Context
 from wisehub.lineage.schema import upgrade
 from wisehub.lineage.store import engine_for
-from wisehub.publish import cone, datacite, landing, oai
-from wisehub.publish.records import Records, UnknownRecordError
+from wisehub.publish import landing
+from wisehub.publish.records import PAGE_SIZE, Records, UnknownRecordError
 from wisehub.publish.registration import SERVICE
 from wisehub.publish.shop import api as shop_api
+
+if TYPE_CHECKING:
+    from wisehub.publish.cone import SourceTable
 
 
 class _Base(ApplicationHubAuth, web.RequestHandler):
@@ -75,7 +83,9 @@ class RecordHandler(_Base):
         if kind == "json":
             self.finish(json.dumps(record.datacite))
         elif kind == "xml":
-            self.finish(datacite.to_xml(record.datacite))
+            from wisehub.publish.datacite import to_xml
+
+            self.finish(to_xml(record.datacite))
         else:
             self.finish(landing.html(record, self.request.path.rsplit("/", 1)[0]))
 
@@ -84,6 +94,8 @@ class OAIHandler(_Base):
     """``GET``/``POST oai``: the OAI-PMH endpoint (world-readable records only)."""
 
     async def get(self) -> None:
+        from wisehub.publish import oai
+
         args = {k: self.get_argument(k) for k in self.request.arguments}
         base = f"{self.request.protocol}://{self.request.host}{self.request.path}"
         body = await asyncio.to_thread(oai.respond, self.records(None), args, base,
@@ -97,34 +109,47 @@ class OAIHandler(_Base):
 class ConeHandler(web.RequestHandler):
     """``GET scs/<table>?RA=&DEC=&SR=``: IVOA Simple Cone Search, public like world data."""
 
-    def initialize(self, tables: Mapping[str, Callable[[], cone.SourceTable]]) -> None:
+    def initialize(self, tables: Mapping[str, Callable[[], SourceTable]]) -> None:
         self.tables = tables
 
     async def get(self, name: str) -> None:
+        from wisehub.publish import cone
+
         self.set_header("Content-Type", "text/xml; charset=UTF-8")
         if name not in self.tables:
             raise web.HTTPError(404, f"no cone-search table {name!r}")
         try:
-            ra, dec, radius = (_number(self.get_argument(k, None), k) for k in ("RA", "DEC", "SR"))
-            table = self.tables[name]()
-            rows = table.cone(ra, dec, radius)
-            self.finish(cone.votable(rows, table.ucds, name=table.name))
+            ra, dec, radius = (cone.degrees(self.get_argument(k, None), k)
+                               for k in ("RA", "DEC", "SR"))
+            body = await asyncio.to_thread(self._search, self.tables[name], ra, dec, radius)
         except cone.ConeError as err:  # SCS: errors are VOTables with status ERROR, HTTP 200
-            self.finish(cone.error_votable(str(err)))
+            body = cone.error_votable(str(err))
+        self.finish(body)
+
+    @staticmethod
+    def _search(load: Callable[[], SourceTable], ra: float, dec: float, radius: float
+                ) -> bytes:
+        from wisehub.publish import cone
+
+        table = load()
+        return cone.votable(table.cone(ra, dec, radius), table.ucds, name=table.name)
 
 
-def _number(text: str | None, name: str) -> float:
-    if text is None:
-        raise cone.ConeError(f"parameter {name} is required (decimal degrees)")
-    try:
-        return float(text)
-    except ValueError:
-        raise cone.ConeError(f"parameter {name}={text!r} is not a number") from None
+def _star_table(samples_dir: Path) -> Callable[[], SourceTable]:
+    """The sample star catalogue, read on the first cone search and kept."""
+
+    @functools.lru_cache(maxsize=1)
+    def load() -> SourceTable:
+        from wisehub.publish.cone import star_table
+
+        return star_table(samples_dir)
+
+    return load
 
 
 def make_app(db_url: str, prefix: str, *, hub_auth: HubOAuth | None,
-             page_size: int = oai.PAGE_SIZE,
-             tables: Mapping[str, Callable[[], cone.SourceTable]] | None = None,
+             page_size: int = PAGE_SIZE,
+             tables: Mapping[str, Callable[[], SourceTable]] | None = None,
              make_shop: shop_api.ShopFactory | None = None) -> web.Application:
     """The tornado application under ``prefix`` (e.g. ``/services/publish/``).
 
@@ -149,15 +174,14 @@ class PublishService(HostedService):
     """The service's life: bring the records table up to date, then serve under its prefix."""
 
     def __init__(self, identity: ServiceIdentity, settings: Settings,
-                 page_size: int = oai.PAGE_SIZE) -> None:
+                 page_size: int = PAGE_SIZE) -> None:
         self.identity, self.settings, self.page_size = identity, settings, page_size
         self._server: Any = None
 
     async def listen(self) -> None:
         db_url = self.settings.lineage_db_url
         await asyncio.to_thread(upgrade, engine_for(db_url))
-        samples = self.settings.samples_dir
-        stars = functools.lru_cache(maxsize=1)(lambda: cone.star_table(samples))
+        stars = _star_table(self.settings.samples_dir)
         app = make_app(db_url, self.identity.prefix, hub_auth=self.identity.oauth(
             cache_max_age=60), page_size=self.page_size, tables={"stars": stars})
         url = urlparse(self.identity.url)
@@ -171,7 +195,7 @@ class PublishService(HostedService):
 def main() -> None:
     """Entry point of ``python -m wisehub.publish.service`` (a service the hub manages)."""
     identity = ServiceIdentity.from_environment(SERVICE)
-    page_size = int(os.environ.get("WISEHUB_PUBLISH_PAGE_SIZE", oai.PAGE_SIZE))
+    page_size = int(os.environ.get("WISEHUB_PUBLISH_PAGE_SIZE", PAGE_SIZE))
     asyncio.run(serve_alone(PublishService(identity, get_settings(), page_size)))
 
 

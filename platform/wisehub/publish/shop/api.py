@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tornado import web
 
@@ -32,9 +32,11 @@ from wisehub.hub.service_auth import ApplicationHubAuth
 from wisehub.publish.shop import page
 from wisehub.publish.shop.errors import ShopError
 from wisehub.publish.shop.formats import WRITERS
-from wisehub.publish.shop.shop import Shop
 
-ShopFactory = Callable[[str, list[str]], Shop]
+if TYPE_CHECKING:
+    from wisehub.publish.shop.shop import Shop
+
+ShopFactory = Callable[[str, list[str]], "Shop"]
 
 
 class ShopHandler(ApplicationHubAuth, web.RequestHandler):
@@ -152,13 +154,19 @@ class FileHandler(ShopHandler):
         self.finish(await asyncio.to_thread(path.read_bytes))
 
 
+def _shop_from_settings(user: str, groups: list[str]) -> Shop:
+    """A user's shop from the service's settings; the shop, with numpy, intake and dask,
+    loads on the first shop request, not with the hub."""
+    from wisehub.publish.shop.shop import shop_for
+
+    return shop_for(user, groups)
+
+
 def handlers(prefix: str, make_shop: ShopFactory | None = None
              ) -> list[tuple[str, type, dict[str, Any]]]:
     """``(pattern, handler, kwargs)`` under ``prefix``; ``make_shop(user, groups)`` makes a
     user's shop (default: from the service's settings)."""
-    from wisehub.publish.shop.shop import shop_for
-
-    kwargs = {"make_shop": make_shop or shop_for}
+    kwargs = {"make_shop": make_shop or _shop_from_settings}
     order = r"([0-9]{8}T[0-9]{6}-[0-9a-f]{8})"
     routes = [("shop/?", PageHandler), ("shop/api/datasets", DatasetsHandler),
               (r"shop/api/datasets/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)", DatasetHandler),

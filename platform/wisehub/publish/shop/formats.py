@@ -27,10 +27,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-Columns = Mapping[str, np.ndarray]
+# Each writer imports its library when it first writes: the shop's page lists the formats
+# from the hub's process, which loads no science library for that.
+Columns = Mapping[str, "np.ndarray"]
 Meta = Mapping[str, str]
 
 # FITS keywords (8 characters) of the metadata keys; long values continue (CONTINUE cards).
@@ -108,6 +112,7 @@ def _fits(path: Path, columns: Columns, units: Mapping[str, str], table: str,
 
 def _parquet(path: Path, columns: Columns, units: Mapping[str, str], table: str,
              meta: Meta) -> None:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
