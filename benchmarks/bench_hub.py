@@ -10,7 +10,9 @@
    servers still running after 3. Goal: ≤ 1.5× plain JupyterHub's stop.
 
 Both hubs use SimpleLocalProcessSpawner and a shared-password login. The plain hub has no
-profiles, workspaces, tutorials, culler or share sync. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
+profiles, workspaces, tutorials, culler or share sync. wisehub's hub hosts its services (idle
+culler, share sync, compute, publishing) in its own process (``wisehub.hub.app``), so its RSS
+figure counts them inside the hub's. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
 
     python benchmarks/bench_hub.py [--users 50] [--repeats 3]
 """
