@@ -125,6 +125,39 @@ def test_scale_beyond_the_limit_is_refused_and_changes_nothing(tmp_path):
     asyncio.run(scenario())
 
 
+def test_a_cluster_its_job_ended_is_neither_listed_nor_counted(tmp_path):
+    """A batch job ends its cluster by telling the scheduler to terminate, between two of
+    the service's lifecycle checks: at once it is no longer listed, nor counted against a
+    limit of one cluster (no check_once runs here; the poll interval is an hour)."""
+    from wisehub.batch.cluster import release_cluster
+    from wisehub.batch.connection import write_connection
+    from wisehub.compute.limits import LimitExceeded
+    from wisehub.compute.settings import Limits
+
+    async def scenario() -> None:
+        settings = ComputeSettings(poll_interval=3600, limits=Limits(clusters=1))
+        service = ClusterManager(settings, tmp_path / "state", UNUSED_HUB)
+        job = await service.create(ADA, ClusterRequest(workers=0), job="a-job")
+        with pytest.raises(LimitExceeded, match="'clusters' is 1 per user"):
+            await service.create(ADA, ClusterRequest(workers=0))
+        job_dir = tmp_path / "job"
+        job_dir.mkdir()
+        write_connection(job_dir, job.id, job.address, service.credentials(job))
+        assert await asyncio.to_thread(release_cluster, job_dir)
+        for _ in range(100):  # the scheduler's process exits just after it closes
+            if not alive(job.scheduler):
+                break
+            await asyncio.sleep(0.05)
+        assert await service.visible(ADA) == []
+        after = await service.create(ADA, ClusterRequest(workers=0))
+        try:
+            assert [r.id for r in await service.visible(ADA)] == [after.id]
+        finally:
+            await service.remove(after, "test over")
+
+    asyncio.run(scenario())
+
+
 def test_system_users_mode_runs_the_cluster_as_its_owner(other_account):
     """As root with run_as_owner: processes, directory and TLS files are the owner's, and a
     log replaced by a symlink is refused rather than written through (root must not follow

@@ -75,9 +75,13 @@ class ClusterManager:
         self._starting = asyncio.Semaphore(max(2, os.cpu_count() or 2))
 
     # -- queries ---------------------------------------------------------------------------
-    def visible(self, user: HubUser) -> list[ClusterRecord]:
-        """The clusters ``user`` may see: their own, or all for an admin."""
-        return [r for r in self.records.values() if user.admin or r.owner == user.name]
+    async def visible(self, user: HubUser) -> list[ClusterRecord]:
+        """The clusters ``user`` may see (their own, or all for an admin) that still run:
+        one that ended since the last check (a batch job ended it, idle timeout, crash) is
+        removed first, not listed as running."""
+        mine = [r for r in self.records.values() if user.admin or r.owner == user.name]
+        gone = await self._remove_ended(mine)
+        return [r for r in mine if r.id not in gone]
 
     def get(self, user: HubUser, cluster_id: str, own: bool = False) -> ClusterRecord:
         """One cluster ``user`` may see (``own``: only if they own it), else NotFound."""
@@ -121,6 +125,8 @@ class ClusterManager:
             owner_pod=request.owner_pod.model_dump() if request.owner_pod else None)
         if record.adaptive:
             record.workers = record.adaptive["minimum"]
+        # A cluster that ended since the last check no longer counts against the limits.
+        await self._remove_ended([r for r in self.records.values() if r.owner == user.name])
         async with self._lock:
             check(limits, self._held(user.name), record.demand)
             self.records[record.id] = record
@@ -165,6 +171,14 @@ class ClusterManager:
         await self.backend.stop(record)
         self.store.remove(record.id)
 
+    async def _remove_ended(self, records: list[ClusterRecord]) -> set[str]:
+        """Remove those running ``records`` whose cluster has ended; their ids."""
+        ended = await self.backend.ended([r for r in records if r.status == "running"])
+        for record in records:
+            if record.id in ended:
+                await self.remove(record, "it ended (job finished, idle timeout or crash)")
+        return ended
+
     def _held(self, owner: str, leave_out: str | None = None) -> list[Demand]:
         return [r.demand for r in self.records.values()
                 if r.owner == owner and r.id != leave_out]
@@ -183,14 +197,12 @@ class ClusterManager:
         """One round: remove clusters whose owner's server stopped, past their lifetime, or
         that ended (idle timeout, crash); let the backend look after the rest."""
         now = time.time()
+        await self._remove_ended(list(self.records.values()))
         running = [r for r in self.records.values() if r.status == "running"]
-        ended = await self.backend.ended(running)
         servers = await self._running_servers() if running else None
         for record in running:
             reason = None
-            if record.id in ended:
-                reason = "it ended (idle timeout or crash)"
-            elif now > record.created + record.lifetime:
+            if now > record.created + record.lifetime:
                 reason = "its lifetime is over"
             elif not record.job and await self._owner_server_gone(record.owner, servers):
                 reason = "its owner's server stopped"

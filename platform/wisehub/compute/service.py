@@ -113,7 +113,8 @@ class ClustersHandler(APIHandler):
     """List and create clusters."""
 
     async def get(self) -> None:
-        self.reply({"clusters": [self.describe(r) for r in self.manager.visible(self.hub_user)]})
+        clusters = await self.manager.visible(self.hub_user)
+        self.reply({"clusters": [self.describe(r) for r in clusters]})
 
     async def post(self) -> None:
         request = _validated(ClusterRequest, self.body())
