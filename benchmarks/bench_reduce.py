@@ -8,7 +8,7 @@ and the after-effects of one side's runs hit both:
   NaN-aware numpy/astropy equivalents of our answer), numpy's mean over the memory-mapped
   chunk files of the tiled store (np.memmap, no zarr), the rate at which the frame store's
   zstd chunks decompress (numcodecs, 2 threads), ccdproc ``Combiner`` on in-memory CCDData
-  and ``ccdproc.combine`` on the FITS files (float32);
+  and ``ccdproc.combine`` on the FITS files (float32), both in a process of their own;
 * ours: ``wisehub.reduce.combine`` on ``wisehub.storage.zarrio.open_zarr`` (2 threads) from
   *tiled* (uncompressed, all frames × a band of rows per chunk: read without a copy), from
   *frames* (one zstd chunk per frame, the layout users often have) and, unless
@@ -27,13 +27,15 @@ Then the ratios to the goals of issue 18, and the load average (the machine is s
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
+from functools import lru_cache
 from pathlib import Path
 
 import ccdproc
@@ -110,9 +112,34 @@ def zstd_decompress(path: str) -> None:
         list(pool.map(lambda f: len(codec.decode(f.read_bytes())), files))
 
 
+@lru_cache(maxsize=1)
+def _frames_from(fits_files: tuple[str, ...]) -> list[CCDData]:
+    return [CCDData(fits.getdata(f), unit="adu") for f in fits_files]
+
+
+def ccdproc_reference(kind: str, method: str, fits_files: tuple[str, ...]) -> None:
+    """One ccdproc run: ``Combiner`` on in-memory CCDData (read once from the FITS files, the
+    same frames as the stores), or ``ccdproc.combine`` on the files themselves."""
+    if kind == "combine":
+        kw = {"mean": dict(method="average"), "median": dict(method="median"),
+              "sigma_clip": dict(method="average", sigma_clip=True,
+                                 sigma_clip_func="median", sigma_clip_dev_func="std")}
+        ccdproc.combine(list(fits_files), dtype=np.float32, mem_limit=64e9, unit="adu",
+                        **kw[method])
+        return
+    c = ccdproc.Combiner(_frames_from(fits_files), dtype=np.float32)
+    if method == "sigma_clip":
+        c.sigma_clipping(low_thresh=3, high_thresh=3, func="median")
+    (c.median_combine if method == "median" else c.average_combine)()
+
+
 def references(array: np.ndarray, stores: dict[str, str], fits_files: list[str],
-               with_ccdproc: bool) -> dict[tuple[str, str], Callable[[], object]]:
-    """(what, method) -> the run; all on the same data as ours."""
+               ccdproc_process: ProcessPoolExecutor | None
+               ) -> dict[tuple[str, str], Callable[[], object]]:
+    """(what, method) -> the run; all on the same data as ours. The ccdproc runs go to
+    ``ccdproc_process``, a process of their own: their many GiB of temporaries, freed in
+    this one, left our tiled mean 4-5x slower after them (more fresh-page faults; the store
+    stayed in the page cache, and ``malloc_trim`` gave back only part of it)."""
     runs: dict[tuple[str, str], Callable[[], object]] = {
         ("numpy in memory", "mean"): lambda: np.mean(array, axis=0),
         ("numpy in memory", "median"): lambda: np.median(array, axis=0),
@@ -123,22 +150,13 @@ def references(array: np.ndarray, stores: dict[str, str], fits_files: list[str],
         ("mmapped chunk files", "mean"): lambda: mmapped_mean(stores["tiled"]),
         ("zstd decompress", "mean"): lambda: zstd_decompress(stores["frames"]),
     }
-    if with_ccdproc:
-        frames = [CCDData(frame, unit="adu") for frame in array]
-        kw = {"mean": dict(method="average"), "median": dict(method="median"),
-              "sigma_clip": dict(method="average", sigma_clip=True,
-                                 sigma_clip_func="median", sigma_clip_dev_func="std")}
-
-        def combiner(method: str) -> None:
-            c = ccdproc.Combiner(frames, dtype=np.float32)
-            if method == "sigma_clip":
-                c.sigma_clipping(low_thresh=3, high_thresh=3, func="median")
-            (c.median_combine if method == "median" else c.average_combine)()
-
+    if ccdproc_process is not None:
+        files = tuple(fits_files)
         for method in METHODS:
-            runs["ccdproc Combiner (memory)", method] = lambda m=method: combiner(m)
-            runs["ccdproc.combine (FITS)", method] = lambda m=method: ccdproc.combine(
-                fits_files, dtype=np.float32, mem_limit=64e9, unit="adu", **kw[m])
+            for kind, what in (("combiner", "ccdproc Combiner (memory)"),
+                               ("combine", "ccdproc.combine (FITS)")):
+                runs[what, method] = lambda k=kind, m=method: ccdproc_process.submit(
+                    ccdproc_reference, k, m, files).result()
     return runs
 
 
@@ -146,11 +164,7 @@ def rounds(refs: dict[tuple[str, str], Callable[[], object]], stores: dict[str, 
            storage_options: dict | None, count: int,
            times: dict[tuple[str, str, str], list[float]]) -> None:
     """``count`` rounds of the references and of ours on each store, into ``times``: the
-    references first in odd rounds, ours first in even ones. Whatever runs first after the
-    other's runs pays for them: right after the multi-GiB ccdproc references, our tiled mean
-    measured 1.8 GB/s, and 9.9 GB/s without them. It is not the page cache: ``fincore``
-    shows every chunk file of the tiled store resident after the ccdproc runs, while the
-    process takes more fresh-page faults and ``malloc_trim`` gives back part of the loss."""
+    references first in odd rounds, ours first in even ones."""
     for store in stores.values():  # warm the page cache and compile the kernels
         ours(store, "median", storage_options)
     def references_round() -> None:
@@ -207,7 +221,9 @@ def main() -> None:
         for i, frame in enumerate(array):
             fits_files.append(f"{tmp}/frame{i:03d}.fits")
             fits.PrimaryHDU(frame).writeto(fits_files[-1])
-        refs = references(array, stores, fits_files, not args.skip_ccdproc)
+        ccdproc_process = None if args.skip_ccdproc else stack.enter_context(
+            ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+        refs = references(array, stores, fits_files, ccdproc_process)
         rounds(refs, stores, None, args.rounds, times)
         if not args.no_ceph:  # a phase of its own: Ceph's daemons share the two cores
             from wisehub.dev.ceph import ceph_cluster
