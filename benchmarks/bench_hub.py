@@ -119,7 +119,7 @@ class PeakRSS:
         procs = [self.root]
         for child in self.root.children():
             with suppress(psutil.NoSuchProcess):
-                if "jupyterhub.singleuser" not in " ".join(child.cmdline()):
+                if ".singleuser" not in " ".join(child.cmdline()):  # either hub's servers
                     procs.append(child)
         return procs
 

@@ -110,7 +110,7 @@ def test_the_hub_hosts_its_services_and_hears_sigint_whoever_started_it(hub) -> 
     for child in hub_process.children():
         with contextlib.suppress(psutil.NoSuchProcess):
             command = " ".join(child.cmdline())
-            if "jupyterhub.singleuser" not in command:  # user servers ignore SIGINT by design
+            if "wisehub.hub.singleuser" not in command:  # user servers ignore SIGINT by design
                 children[command] = child.pid
     assert [c for c in children if "configurable-http-proxy" not in c] == []
     for name, pid in {"wisehub.hub.app": hub_process.pid, **children}.items():

@@ -121,13 +121,13 @@ def _start_dask_then_ctrl_c(proc: subprocess.Popen, hub: RunningHub) -> None:
     commands = _running(psutil.Process(proc.pid).children(recursive=True))
     family = list(commands)
     names = " ".join(commands.values())
-    assert "configurable-http-proxy" in names and "jupyterhub.singleuser" in names
+    assert "configurable-http-proxy" in names and "wisehub.hub.singleuser" in names
     assert all(psutil.pid_exists(pid) for pid in workers)
     # The hub stops user servers with SIGINT (one that ignores it costs 10 s before SIGTERM):
     # none inherited the background job's ignored SIGINT. (Kernels and Dask workers ignore it
     # by design; their servers stop them.)
     stopped_by_sigint = [p for p, command in commands.items() if any(
-        word in command for word in ("wisehub.hub.app", "jupyterhub.singleuser"))]
+        word in command for word in ("wisehub.hub.app", "wisehub.hub.singleuser"))]
     assert len(stopped_by_sigint) >= 2  # the hub, a user server
     assert [p.cmdline() for p in stopped_by_sigint if _ignores_sigint(p.pid)] == []
     proc.send_signal(signal.SIGINT)

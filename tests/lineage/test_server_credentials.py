@@ -74,7 +74,7 @@ def server_environment(hub: RunningHub, user: str) -> dict[str, str]:
     """The environment of ``user``'s running server process, as the OS holds it."""
     for process in psutil.Process(hub.process.pid).children(recursive=True):
         try:
-            if "jupyterhub.singleuser" in process.cmdline() and \
+            if "wisehub.hub.singleuser" in process.cmdline() and \
                     process.environ().get("JUPYTERHUB_USER") == user:
                 return process.environ()
         except psutil.NoSuchProcess:

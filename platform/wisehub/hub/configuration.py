@@ -165,7 +165,8 @@ def _spawner(c: Any, settings: Settings) -> None:
         return
     homes = hub.homes_dir or (
         Path("/home") if hub.spawner == "system-users" else settings.data_dir / "homes")
-    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    # JupyterHub's server, ending without interpreter teardown (see wisehub.hub.singleuser).
+    c.Spawner.cmd = [sys.executable, "-m", "wisehub.hub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub.start_timeout
     # JupyterLab can take long to import on a busy machine; waiting is better than failing.
