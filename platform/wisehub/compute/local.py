@@ -31,19 +31,21 @@ class LocalSize:
     memory: int
 
 
-def local_size(workers: int | None = None, *, cpus: int = CPU_COUNT,
-               memory: int = MEMORY_LIMIT) -> LocalSize:
-    """Split the CPUs and memory this process may use (cgroup- and affinity-aware) between
-    ``workers`` processes (default: one per CPU), keeping 10 % of memory for the client.
+def local_size(workers: int | None = None, *, cpus: int | None = None,
+               memory: int | None = None) -> LocalSize:
+    """Split ``cpus`` and ``memory`` bytes (default: what this process may use, cgroup- and
+    affinity-aware) between ``workers`` processes (default: one per CPU), keeping 10 % of
+    memory for the client.
 
     >>> local_size(2, cpus=8, memory=16 * 2**30)
     LocalSize(workers=2, threads=4, memory=7730941132)
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers={workers}: a cluster needs at least one worker")
+    cpus = cpus or CPU_COUNT
     count = workers or cpus
     threads = max(1, cpus // count)
-    return LocalSize(count, threads, int(memory * 0.9 / count))
+    return LocalSize(count, threads, int((memory or MEMORY_LIMIT) * 0.9 / count))
 
 
 def dashboard_link_template() -> str:
