@@ -78,13 +78,14 @@ def test_a_failed_write_registers_nothing(settings: Settings, tmp_path: Path) ->
     assert not list(products.glob(".staging/*"))
 
 
-def test_a_broken_catalogue_loses_no_data_and_says_so(settings: Settings,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["version: 1\nsources: {}\n", "- version: 2\n"])
+def test_a_broken_catalogue_loses_no_data_and_says_so(settings: Settings, tmp_path: Path,
+                                                      text: str) -> None:
     catalog = tmp_path / "products.yaml"
-    catalog.write_text("version: 1\nsources: {}\n")
+    catalog.write_text(text)
     with pytest.raises(PublishError, match="not an Intake 2 catalogue"):
         publish(image(), "x", catalog, settings=settings)
-    assert catalog.read_text() == "version: 1\nsources: {}\n"
+    assert catalog.read_text() == text
     assert not (settings.data_dir / "products").exists()
 
 
@@ -101,3 +102,15 @@ def test_the_catalogue_holds_valid_yaml_without_anchors(settings: Settings,
         publish(image(), name, catalog, settings=settings)
     text = catalog.read_text()
     assert "&id" not in text and yaml.safe_load(text)["version"] == 2
+
+
+def test_the_catalogue_is_what_intake_itself_writes(settings: Settings, tmp_path: Path) -> None:
+    catalog = tmp_path / "products.yaml"
+    for name in ("a", "b"):
+        publish(image(), name, catalog, settings=settings, metadata={"title": f"Ünïcode {name}"})
+    by_intake = intake.from_yaml_file(str(catalog))
+    for parameter in ("CATALOG_DIR", "CATALOG_PATH", "STORAGE_OPTIONS"):
+        by_intake.user_parameters.pop(parameter)
+    by_intake.to_yaml_file(str(tmp_path / "again.yaml"))
+    assert catalog.read_text() == (tmp_path / "again.yaml").read_text()
+    assert intake.from_yaml_file(str(catalog))["b"].metadata["title"] == "Ünïcode b"
