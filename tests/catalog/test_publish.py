@@ -78,13 +78,18 @@ def test_a_failed_write_registers_nothing(settings: Settings, tmp_path: Path) ->
     assert not list(products.glob(".staging/*"))
 
 
-@pytest.mark.parametrize("text", ["version: 1\nsources: {}\n", "- version: 2\n"])
+@pytest.mark.parametrize(("text", "problem"), [
+    ("version: 1\nsources: {}\n", "not an Intake 2 catalogue"),
+    ("- version: 2\n", "not an Intake 2 catalogue"),
+    ("version: 2\n\tsecret_key: hunter2\n", r"not valid YAML \(.*line 2, column 1\)"),
+])
 def test_a_broken_catalogue_loses_no_data_and_says_so(settings: Settings, tmp_path: Path,
-                                                      text: str) -> None:
+                                                      text: str, problem: str) -> None:
     catalog = tmp_path / "products.yaml"
     catalog.write_text(text)
-    with pytest.raises(PublishError, match="not an Intake 2 catalogue"):
+    with pytest.raises(PublishError, match=problem) as refused:
         publish(image(), "x", catalog, settings=settings)
+    assert "hunter2" not in str(refused.value)  # where, not what: the line may hold a secret
     assert catalog.read_text() == text
     assert not (settings.data_dir / "products").exists()
 

@@ -42,7 +42,7 @@ from intake.readers.datatypes import Zarr
 from intake.readers.entry import Catalog
 from intake.readers.readers import XArrayDatasetReader
 
-from wisehub.config import Settings, get_settings
+from wisehub.config import Settings, get_settings, yaml_problem
 from wisehub.lineage.identity import platform_context
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
@@ -176,7 +176,8 @@ def _read(path: Path) -> Catalog:
     try:
         document = yaml.load(path.read_text(), Loader=_LOADER) or {}
     except yaml.YAMLError as err:
-        raise PublishError(f"catalogue {path} is not valid YAML ({err}); fix or move it") from None
+        raise PublishError(f"catalogue {path} is not valid YAML ({yaml_problem(err)}); fix or "
+                           "move it") from None
     if not isinstance(document, dict) or document.get("version") != 2:
         raise PublishError(f"catalogue {path} is not an Intake 2 catalogue (needs 'version: 2')")
     catalog = Catalog.from_dict(document)
