@@ -122,3 +122,28 @@ def test_group_guard_runs_with_system_users_only(tmp_path: Path):
         roles = {r["name"] for r in c.JupyterHub.load_roles}
         assert (GROUP_GUARD in roles) == (spawner == "system-users")
     assert GROUP_GUARD in services["system-users"] and GROUP_GUARD not in services["local"]
+
+
+def test_every_local_port_is_a_different_one_when_probes_repeat(tmp_path: Path, monkeypatch):
+    # Two free-port probes in a row may return the same port: CI once saw the hub's own
+    # port given to the proxy's API too, and the hub could not start.
+    probes = iter(port for port in range(20000, 20100) for _ in range(2))
+
+    def repeating_probe(host: str = "127.0.0.1") -> int:
+        return next(probes)
+
+    monkeypatch.setattr("wisehub.hub.ports.free_port", repeating_probe)
+    # (where the configuration probed for itself, it gets the same repeating probe)
+    monkeypatch.setattr("wisehub.hub.configuration.free_port", repeating_probe, raising=False)
+    c = Config()
+    configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "secret-123"}))
+    urls = [c.JupyterHub.bind_url, c.JupyterHub.hub_bind_url, c.ConfigurableHTTPProxy.api_url,
+            *(s["url"] for s in c.JupyterHub.services if s.get("url"))]
+    ports = [int(url.rstrip("/").rsplit(":", 1)[1]) for url in urls]
+    assert len(ports) == 5 and len(set(ports)) == 5, urls
+    # User servers' ports come from the same record: none of those again.
+    probes = iter([*ports, 30000])
+    spawner = SimpleNamespace(port=0, user=orm.User(name="ann"))
+    spawner.user.groups = []
+    c.Spawner.pre_spawn_hook(spawner)
+    assert spawner.port == 30000

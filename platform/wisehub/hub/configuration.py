@@ -26,7 +26,7 @@ from wisehub.compute.settings import SERVICE, URL_ENV, ComputeSettings
 from wisehub.config import Settings, SettingsError
 from wisehub.hub import groupguard, profiles, provision, sharesync
 from wisehub.hub.credentials import LINEAGE_URL_ENV, uses_database_roles
-from wisehub.hub.ports import free_port
+from wisehub.hub.ports import Ports
 from wisehub.hub.settings import Directory, HubSettings, load_directory
 from wisehub.hub.state import SERVER_UMASK, prepare_state_dir
 from wisehub.publish.registration import SERVICE as PUBLISH
@@ -45,15 +45,18 @@ def configure(c: Any, settings: Settings) -> None:
     """Configure the JupyterHub config object ``c`` from ``settings``."""
     hub = settings.hub
     directory = load_directory(hub.users_file)
+    # Every local port comes from one Ports: two free-port probes in a row can return the
+    # same port (CI saw the hub's own port handed to the proxy's API as well).
+    ports = Ports()
     if settings.mode == "local":
-        _network(c, hub, hub_state_dir(settings))
+        _network(c, hub, hub_state_dir(settings), ports)
     _authenticator(c, hub, directory, hub_state_dir(settings))
     # With OIDC the identity provider owns membership (JupyterHub refuses load_groups then).
     _users_and_groups(c, directory, load_groups=hub.authenticator != "oidc")
-    _spawner(c, settings)
+    _spawner(c, settings, ports)
     _service_roles(c, settings)
     if settings.mode == "local":
-        compute_url, publish_url = _hosted_services(c, settings)
+        compute_url, publish_url = _hosted_services(c, settings, ports)
     else:
         compute_url = _managed_services(c, settings)
     _environment(c, settings, compute_url)
@@ -86,12 +89,12 @@ def find_proxy() -> str:
     return found
 
 
-def _network(c: Any, hub: HubSettings, state: Path) -> None:
+def _network(c: Any, hub: HubSettings, state: Path, ports: Ports) -> None:
     # Every port is chosen free at start, so several hubs (tests, developers) share a machine.
     prepare_state_dir(state)  # refuses to run on a state directory others can read
-    c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port or free_port(hub.ip)}/"
-    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
-    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
+    c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port or ports.take(hub.ip)}/"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{ports.take()}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.take()}"
     c.ConfigurableHTTPProxy.command = [find_proxy()]
     c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
@@ -156,7 +159,7 @@ def _users_and_groups(c: Any, directory: Directory, load_groups: bool) -> None:
     ]
 
 
-def _spawner(c: Any, settings: Settings) -> None:
+def _spawner(c: Any, settings: Settings, ports: Ports) -> None:
     hub = settings.hub
     if hub.spawner == "kubernetes":
         from wisehub.hub.kube import configure_kubespawner
@@ -182,6 +185,7 @@ def _spawner(c: Any, settings: Settings) -> None:
         notebooks=hub.notebooks,
         system_users=hub.spawner == "system-users",
         accounts=hub_state_dir(settings) / provision.ACCOUNTS,
+        ports=ports,
         settings=settings,
     )
     if hub.spawner == "system-users":
@@ -217,7 +221,7 @@ def _local_compute(settings: Settings) -> ComputeSettings:
         "runtime_dir": settings.compute.runtime_dir or settings.data_dir / "compute-clusters"})
 
 
-def _hosted_services(c: Any, settings: Settings) -> tuple[str, str]:
+def _hosted_services(c: Any, settings: Settings, ports: Ports) -> tuple[str, str]:
     """Local mode: every service runs in the hub's process (:mod:`wisehub.hub.app`), each
     registered as an external service with a token of its own. Returns where the compute and
     publish services answer (``http://127.0.0.1:<port>/services/<name>/``)."""
@@ -230,7 +234,7 @@ def _hosted_services(c: Any, settings: Settings) -> tuple[str, str]:
     hub_api = f"{c.JupyterHub.hub_bind_url}/hub/api"
 
     def identity(name: str, web: bool = False) -> ServiceIdentity:
-        return ServiceIdentity.new(name, f"http://127.0.0.1:{free_port()}" if web else "",
+        return ServiceIdentity.new(name, f"http://127.0.0.1:{ports.take()}" if web else "",
                                    hub_api)
 
     compute = ComputeService(ServiceConfig(_local_compute(settings), state / "compute",

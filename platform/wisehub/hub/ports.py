@@ -29,9 +29,9 @@ class Ports:
     def __init__(self, memory: int = 4096) -> None:
         self._recent: deque[int] = deque(maxlen=memory)
 
-    def take(self) -> int:
-        """A free port not handed out recently."""
-        while (port := free_port()) in self._recent:
+    def take(self, host: str = "127.0.0.1") -> int:
+        """A port free on ``host`` and not handed out recently."""
+        while (port := free_port(host)) in self._recent:
             pass
         self._recent.append(port)
         return port
