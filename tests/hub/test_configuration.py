@@ -136,7 +136,8 @@ def test_every_local_port_is_a_different_one_when_probes_repeat(tmp_path: Path, 
     # (where the configuration probed for itself, it gets the same repeating probe)
     monkeypatch.setattr("wisehub.hub.configuration.free_port", repeating_probe, raising=False)
     c = Config()
-    configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "secret-123"}))
+    configure(c, load_settings(data_dir=tmp_path, hub={"demo_password": "secret-123",
+                                                       "port": 20001}))  # as `up --port`
     urls = [c.JupyterHub.bind_url, c.JupyterHub.hub_bind_url, c.ConfigurableHTTPProxy.api_url,
             *(s["url"] for s in c.JupyterHub.services if s.get("url"))]
     ports = [int(url.rstrip("/").rsplit(":", 1)[1]) for url in urls]

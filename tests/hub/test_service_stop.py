@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from wisehub.hub.ports import free_port
+from wisehub.hub.ports import Ports
 
 
 def _polling(module: str, *args: str) -> Callable[[Path, int], tuple[list[str], str]]:
@@ -57,8 +57,9 @@ def _listening(port: int) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_stops_on_the_first_signal(tmp_path: Path, service: str, signum: int) -> None:
-    port = free_port()
-    env = {**os.environ, "JUPYTERHUB_API_URL": f"http://127.0.0.1:{free_port()}/hub/api",
+    ports = Ports()  # two probes in a row may give the same port: the service's and the hub's
+    port = ports.take()
+    env = {**os.environ, "JUPYTERHUB_API_URL": f"http://127.0.0.1:{ports.take()}/hub/api",
            "JUPYTERHUB_API_TOKEN": "unused", "JUPYTERHUB_CLIENT_ID": f"service-{service}",
            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
            "JUPYTERHUB_SERVICE_PREFIX": f"/services/{service}/",

@@ -92,7 +92,8 @@ def find_proxy() -> str:
 def _network(c: Any, hub: HubSettings, state: Path, ports: Ports) -> None:
     # Every port is chosen free at start, so several hubs (tests, developers) share a machine.
     prepare_state_dir(state)  # refuses to run on a state directory others can read
-    c.JupyterHub.bind_url = f"http://{hub.ip}:{hub.port or ports.take(hub.ip)}/"
+    public = ports.claim(hub.port) if hub.port else ports.take(hub.ip)
+    c.JupyterHub.bind_url = f"http://{hub.ip}:{public}/"
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{ports.take()}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.take()}"
     c.ConfigurableHTTPProxy.command = [find_proxy()]

@@ -8,6 +8,8 @@ JupyterHub). :class:`Ports` hands out each port only once per hub.
 >>> ports = Ports()
 >>> ports.take() != ports.take()
 True
+>>> ports.claim(8000) and all(ports.take() != 8000 for _ in range(100))
+True
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class Ports:
 
     def __init__(self, memory: int = 4096) -> None:
         self._recent: deque[int] = deque(maxlen=memory)
+
+    def claim(self, port: int) -> int:
+        """Record ``port``, chosen elsewhere (a configured one), so it is never handed out."""
+        self._recent.append(port)
+        return port
 
     def take(self, host: str = "127.0.0.1") -> int:
         """A port free on ``host`` and not handed out recently."""
