@@ -41,6 +41,11 @@ CHP_VERSION = proxy_version()
 """configurable-http-proxy, installed with npm into ``.venv/npm`` from ``hub/package.json``."""
 
 
+PROXY_PID_FILE = "jupyterhub-proxy.pid"
+"""JupyterHub's default name for its proxy's pid file, in the hub's state directory (beside
+its config): the launcher ends a proxy its hub left behind from it."""
+
+
 def configure(c: Any, settings: Settings) -> None:
     """Configure the JupyterHub config object ``c`` from ``settings``."""
     hub = settings.hub
@@ -97,7 +102,7 @@ def _network(c: Any, hub: HubSettings, state: Path, ports: Ports) -> None:
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{ports.take()}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.take()}"
     c.ConfigurableHTTPProxy.command = [find_proxy()]
-    c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+    c.ConfigurableHTTPProxy.pid_file = str(state / PROXY_PID_FILE)
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(state / "jupyterhub.pid")

@@ -30,7 +30,7 @@ import yaml
 from pydantic import SecretStr
 
 from wisehub.config import Settings
-from wisehub.hub.configuration import hub_state_dir
+from wisehub.hub.configuration import PROXY_PID_FILE, hub_state_dir
 from wisehub.hub.ports import free_port
 from wisehub.hub.settings import load_directory
 from wisehub.hub.state import HUB_UMASK, open_private_log, prepare_state_dir, write_private
@@ -164,11 +164,14 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def stop(hub: RunningHub, grace: float = 30) -> None:
-    """Stop the hub (it stops the proxy and user servers), then anything they left behind."""
+    """Stop the hub (it stops the proxy and user servers), then anything they left behind:
+    its descendants, and its proxy (JupyterHub starts it in a session of its own, and a hub
+    that fails to start exits without stopping it)."""
     try:
         family = psutil.Process(hub.process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         family = []
+    family += [p for p in _proxy_of(hub) if p not in family]
     if hub.process.poll() is None:
         hub.process.terminate()
         try:
@@ -272,6 +275,16 @@ def _adopt_orphans() -> None:
 
         PR_SET_CHILD_SUBREAPER = 36
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _proxy_of(hub: RunningHub) -> list[psutil.Process]:
+    """The hub's proxy, from the pid file JupyterHub writes in its directory (where its config
+    and log are), if that process is still a configurable-http-proxy."""
+    try:
+        proxy = psutil.Process(int((hub.log.parent / PROXY_PID_FILE).read_text()))
+        return [proxy] if "configurable-http-proxy" in " ".join(proxy.cmdline()) else []
+    except (OSError, ValueError, psutil.Error):
+        return []
 
 
 def _end_children() -> None:
