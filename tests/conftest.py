@@ -63,25 +63,48 @@ def ceph() -> Iterator[CephCluster]:
     with ceph_cluster() as cluster:
         yield cluster
 
-@pytest.fixture
-def python_for_everyone() -> Iterator[None]:
-    """Let other accounts traverse to this Python (e.g. a pyenv under a 0700 /root).
+def _python_folders() -> list[Path]:
+    """The folders down to this Python (base and venv) that other accounts must traverse."""
+    base = Path(sys.base_prefix).resolve()
+    return [*base.parents, base, Path(sys.prefix).resolve()]
+
+
+_TRAVERSE_ADDED: list[tuple[Path, int]] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Let other accounts traverse to this Python (e.g. a pyenv under a 0700 /root), once
+    for the whole run, and only in the process that runs the session (xdist's controller).
 
     System-user mode needs an interpreter every user can run; a real installation puts it
-    under /opt or /usr/local. Here the missing search (x) bits are added, then taken away.
+    under /opt or /usr/local. The fixture did this per test and undid it after each: with two
+    workers, one worker's undo left the other's second OS user unable to import the standard
+    library (CI: ``PermissionError`` on ``ast.py``, a half-imported ``re``).
     """
-    changed = []
-    base = Path(sys.base_prefix).resolve()
-    for folder in [*base.parents, base, Path(sys.prefix).resolve()]:
+    if hasattr(session.config, "workerinput"):
+        return
+    for folder in _python_folders():
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
             folder.chmod(mode | stat.S_IXOTH)
-            changed.append((folder, mode))
-    try:
-        yield
-    finally:
-        for folder, mode in changed:
-            folder.chmod(mode)
+            _TRAVERSE_ADDED.append((folder, mode))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Take the search bits added at the start away again (controller only)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    while _TRAVERSE_ADDED:
+        folder, mode = _TRAVERSE_ADDED.pop()
+        folder.chmod(mode)
+
+
+@pytest.fixture
+def python_for_everyone() -> None:
+    """Tests that run this Python as another account: the run made it reachable (see
+    :func:`pytest_sessionstart`); a folder still closed to others is an error here."""
+    closed = [f for f in _python_folders() if not f.stat().st_mode & stat.S_IXOTH]
+    assert not closed, f"other accounts cannot reach this Python through {closed}"
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +133,8 @@ def _xdist_group(item: pytest.Item) -> str:
 
     A group runs in one worker, so what tests share starts once: the session hub, the
     stores (the Ceph cluster and the session PostgreSQL, which some tests use together), and
-    the other-OS-account tests (``python_for_everyone`` changes and restores directory modes,
-    which would race across workers). Everything else goes by module, so a module's own hub or
-    cluster starts once too.
+    the other-OS-account tests (they create and delete OS accounts). Everything else goes by
+    module, so a module's own hub or cluster starts once too.
     """
     fixtures = item._fixtureinfo.name2fixturedefs  # what the test uses, transitively
     if "hub" in fixtures and fixtures["hub"][-1].scope == "session":
