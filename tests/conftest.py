@@ -77,9 +77,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     for the whole run, and only in the process that runs the session (xdist's controller).
 
     System-user mode needs an interpreter every user can run; a real installation puts it
-    under /opt or /usr/local. The fixture did this per test and undid it after each: with two
-    workers, one worker's undo left the other's second OS user unable to import the standard
-    library (CI: ``PermissionError`` on ``ast.py``, a half-imported ``re``).
+    under /opt or /usr/local. The fixture did this per test and undid it after each, and CI
+    twice saw a second OS user unable to import the standard library mid-test
+    (``PermissionError`` on ``ast.py``, a half-imported ``re``); opened once for the run,
+    there is no window left in which it is closed.
     """
     if hasattr(session.config, "workerinput"):
         return
