@@ -260,7 +260,9 @@ memstore_device_bytes = {memstore_bytes}
 [client.admin]
 admin_socket =
 [{RGW_NAME}]
-rgw_frontends = beast endpoint=127.0.0.1:{rgw_port}
+; tcp_nodelay: without it, every response with a body (GET, LIST, COPY, DELETE) waited
+; 40 ms for the client's delayed ACK (Nagle), e.g. a small GET 44 ms instead of 3 ms
+rgw_frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay=1
 rgw_gc_obj_min_wait = 0
 rgw_gc_processor_period = 10
 ; quotas are checked against fresh bucket stats, so a full quota fails the next write
