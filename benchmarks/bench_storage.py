@@ -12,6 +12,15 @@ that alternates between rounds:
   and ``persist()``-ed: every chunk read into memory, as the raw read holds every object;
 * **raw read**: ``s3fs.cat`` of every object of the published product.
 
+Then the cost of small requests, where a publish of a small product spends its time:
+
+* a GET of a 300-byte object against a HEAD of it (median of 20 each): RGW answers both at
+  once only with ``tcp_nodelay`` on its frontend; without it a GET waited 40 ms for the
+  client's delayed ACK (44 ms against 4);
+* ``publish()`` of a small product (2 × 64 × 64 float32) against plain xarray ``to_zarr`` of
+  it to the same RGW (median of 10): what staging, commit, checksum and catalogue entry cost
+  on top of the write itself.
+
 A first round warms up and is not counted. Throughputs are medians over the counted
 rounds, in MB/s of Zarr object bytes; the ratio is wisehub / raw (goal: at least 0.9).
 
@@ -128,6 +137,35 @@ def _round(store: S3Storage, settings: Settings, ds: xr.Dataset, blobs: list[byt
     return {"mb": mb} | {what: mb / seconds for what, seconds in times.items()}
 
 
+def _median_s(action, times: int) -> float:
+    return statistics.median(_timed(action)[0] for _ in range(times))
+
+
+def _small_requests(store: S3Storage, settings: Settings, catalog: Path) -> dict[str, float]:
+    """Median seconds of a small GET and HEAD, and of a small product's publish and plain
+    ``to_zarr`` (each after one untimed call)."""
+    probe = store.url("world/bench-probe")
+    store.fs.pipe_file(probe, b"x" * 300)
+    small = xr.Dataset({"data": (("frame", "y", "x"), da.zeros((2, 64, 64), chunks=(1, 64, 64),
+                                                               dtype=np.float32))})
+    plain = [store.url(f"world/bench-plain-{i}.zarr") for i in range(11)]
+    names = iter(f"bench-small-{i}" for i in range(11))
+
+    def plain_write() -> None:
+        small.to_zarr(plain.pop(), storage_options=store.storage_options, zarr_format=3)
+
+    def our_write() -> None:
+        publish(small, next(names), catalog, privilege="world", settings=settings, storage=store)
+
+    result = {}
+    for what, action, times in (("get", lambda: store.fs.cat_file(probe), 20),
+                                ("head", lambda: store.fs.info(probe), 20),
+                                ("publish", our_write, 10), ("to_zarr", plain_write, 10)):
+        action()
+        result[what] = _median_s(action, times)
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print throughputs and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         _round(store, settings, ds, blobs, catalog, raw_first=True)  # warm-up
         results = [_round(store, settings, ds, blobs, catalog, raw_first=i % 2 == 0)
                    for i in range(args.rounds)]
+        small = _small_requests(store, settings, Path(tmp) / "small.yaml")
     median = {k: statistics.median(r[k] for r in results) for k in results[0]}
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"bench_storage: Zarr of {median['mb']:.0f} MB ({ds['data'].shape[0]} chunks of "
@@ -158,6 +197,11 @@ def main(argv: list[str] | None = None) -> None:
         ours, raw = median[what], median[f"raw_{what}"]
         print(f"  {what:5s}: wisehub {ours:7.1f} MB/s   raw s3fs {raw:7.1f} MB/s   "
               f"ratio {ours / raw:.2f} (goal >= 0.9)")
+    print(f"  small GET {small['get'] * 1e3:.1f} ms, HEAD {small['head'] * 1e3:.1f} ms: ratio "
+          f"{small['get'] / small['head']:.2f} (near 1 with tcp_nodelay; 10 without)")
+    print(f"  small product: publish {small['publish'] * 1e3:.0f} ms, plain to_zarr "
+          f"{small['to_zarr'] * 1e3:.0f} ms: ratio {small['publish'] / small['to_zarr']:.2f} "
+          "(the cost of staging, commit, checksum and catalogue entry)")
 
 
 if __name__ == "__main__":
