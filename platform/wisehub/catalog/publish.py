@@ -46,7 +46,7 @@ from wisehub.config import Settings, get_settings, yaml_problem
 from wisehub.lineage.identity import platform_context
 from wisehub.storage import Storage, StoredObject, get_storage, layout_prefix
 from wisehub.storage.layout import Privilege
-from wisehub.storage.zarrio import open_zarr, product_key, read_chunks, write_staged
+from wisehub.storage.zarrio import product_key, read_chunks, stored_layout, write_staged
 
 # libyaml's parser and emitter (PyYAML's wheels include it), the same YAML several times faster
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -129,7 +129,7 @@ def entry(uri: str, storage: Storage, metadata: dict[str, Any]) -> XArrayDataset
     (3,)
     """
     options = copy.deepcopy(S3_ENTRY_OPTIONS) if storage.protocol == "s3" else None
-    layout = open_zarr(uri, storage.storage_options or None)
+    layout = stored_layout(uri, storage.storage_options)
     data = Zarr(url=uri, storage_options=options)
     return XArrayDatasetReader(data, engine="zarr", chunks=read_chunks(layout),
                                metadata=metadata)

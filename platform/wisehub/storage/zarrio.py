@@ -129,6 +129,21 @@ def load_coords(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
+def stored_layout(url: str, storage_options: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """A Zarr store's variables as stored, without dask: their ``encoding`` gives the stored
+    chunks (what :func:`read_chunks` groups). Reads metadata only.
+
+    >>> import numpy as np, tempfile, xarray as xr
+    >>> url = tempfile.mkdtemp() + "/layout.zarr"
+    >>> _ = xr.Dataset({"a": ("x", np.arange(6))}).to_zarr(url, encoding={"a": {"chunks": (2,)}})
+    >>> stored_layout(url)["a"].encoding["chunks"]
+    (2,)
+    """
+    with quiet_zarr_v3_warnings():
+        return xr.open_zarr(url, storage_options=dict(storage_options or {}) or None,
+                            chunks=None)
+
+
 def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
               small_coords: bool = False) -> xr.Dataset:
     """A Zarr store as a lazy, dask-backed Dataset chunked by :func:`read_chunks`.
@@ -143,9 +158,9 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
     3
     """
     options = dict(storage_options or {}) or None
+    chunks = read_chunks(stored_layout(url, options))
     with quiet_zarr_v3_warnings():
-        layout = xr.open_zarr(url, storage_options=options, chunks=None)  # metadata only
-        ds = xr.open_zarr(url, storage_options=options, chunks=read_chunks(layout))
+        ds = xr.open_zarr(url, storage_options=options, chunks=chunks)
     if is_local(url):
         ds = read_in_place(ds, url, task_bytes())  # local chunks: no zarr copies
     return load_coords(ds) if small_coords else ds
