@@ -25,16 +25,13 @@ dask task over pixels: read grouping here, ingest's stored chunks and reduction 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import uuid
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import xarray as xr
-from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
 from wisehub.config import get_settings
 from wisehub.settings_types import Purpose
@@ -42,6 +39,7 @@ from wisehub.storage.layoutadvice import apply_layout
 from wisehub.storage.mmapread import is_local, read_in_place
 from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import Storage, StoredObject
+from wisehub.storage.zarrwarnings import quiet_zarr_v3_warnings
 
 
 class StoreExistsError(FileExistsError):
@@ -55,21 +53,6 @@ def task_bytes() -> int:
     True
     """
     return int(get_settings().chunk_size)
-
-
-@contextlib.contextmanager
-def quiet_zarr_v3_warnings() -> Iterator[None]:
-    """Zarr 3 warns that string dtypes and consolidated metadata are not yet in the v3 spec.
-
-    xarray, intake and zarr-python read both; the warnings would only alarm users.
-
-    >>> with quiet_zarr_v3_warnings():
-    ...     pass
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UnstableSpecificationWarning)
-        warnings.filterwarnings("ignore", message="Consolidated metadata", category=ZarrUserWarning)
-        yield
 
 
 def _grouped(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int,
