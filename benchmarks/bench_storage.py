@@ -4,9 +4,9 @@ Starts its own single-node Ceph (memstore OSD, RGW) on 127.0.0.1. Each round, in
 that alternates between rounds:
 
 * **wisehub write**: ``publish()`` of a dask-backed ``(frame, y, x)`` float32 stack, i.e.
-  a staged Zarr write (chunks PUT at their final keys, the metadata to staging under a
-  lease), the commit (the metadata copied in, root last; no chunk copied), checksum from
-  one listing, removal of the staging keys and lease, and the catalogue entry;
+  a staged Zarr write (chunks PUT at their final keys under a lease, the metadata held back
+  in memory), the commit (the metadata consolidated and written in, root last; no chunk
+  copied), checksum from one listing, removal of the lease, and the catalogue entry;
 * **raw write**: ``s3fs.pipe`` of the same bytes (each chunk object's) to new keys;
 * **wisehub read**: the catalogue entry opened through plain intake (lazy, dask-backed)
   and ``persist()``-ed: every chunk read into memory, as the raw read holds every object;

@@ -116,19 +116,47 @@ def test_s3_chunks_land_at_the_final_key_and_metadata_waits_for_the_commit(
         assert write.url == bucket_store.url("private/ada/night.zarr")
         write.to_zarr(ds)
         seen["final"] = _keys(bucket_store, "private/ada/night.zarr")
-        seen["staging"] = _keys(bucket_store, write.metadata_url)
-        seen["leases"] = [p for p in bucket_store.fs.find(
-            bucket_store._path("private/ada/.staging")) if p.endswith(".lease")]
+        seen["held"] = sorted(write.held or {})
+        seen["staging"] = bucket_store.fs.find(bucket_store._path("private/ada/.staging"))
     assert seen["final"] and not [k for k in seen["final"] if k.endswith("zarr.json")]
-    assert "zarr.json" in seen["staging"] and "data/zarr.json" in seen["staging"]
-    assert not [k for k in seen["staging"] if "/c/" in k]  # no chunk went to staging
-    assert len(seen["leases"]) == 1
+    assert "zarr.json" in seen["held"] and "data/zarr.json" in seen["held"]
+    assert not [k for k in seen["held"] if "/c/" in k]  # no chunk was held back
+    # Only the lease goes to the staging area: nothing to copy in, nothing to remove.
+    assert len(seen["staging"]) == 1 and seen["staging"][0].endswith(".lease")
     after = _keys(bucket_store, "private/ada/night.zarr")
-    assert set(after) == set(seen["final"]) | set(seen["staging"])
+    assert set(after) == set(seen["final"]) | set(seen["held"])
+    root = json.loads(bucket_store.fs.cat_file(bucket_store._path("private/ada/night.zarr")
+                                               + "/zarr.json"))
+    assert "data" in root["consolidated_metadata"]["metadata"]  # consolidated at the commit
     back = xr.open_zarr(write.result.uri, storage_options=bucket_store.storage_options)
     xr.testing.assert_identical(back.load(), ds.compute())
     assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
     assert not bucket_store.fs.find(bucket_store._path("private/ada/.staging"))
+
+
+@pytest.mark.ceph
+def test_s3_delayed_write_on_dask_worker_processes_commits_consolidated_metadata(
+        bucket_store: Storage) -> None:
+    """The chunks are written by real worker processes, each with a pickled copy of the
+    store: the held metadata must still arrive, consolidated, from the writer's own copy."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    ds = frames(3).astype("float32")
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client, \
+            bucket_store.staged("groups/lab/batch.zarr") as write:
+        delayed = write.to_zarr(ds, compute=False)
+        with get_task_stream(client) as tasks:
+            client.compute(delayed).result()
+        workers = set(client.scheduler_info()["workers"])  # the worker processes' addresses
+        assert not [k for k in _keys(bucket_store, "groups/lab/batch.zarr")
+                    if k.endswith("zarr.json")]  # not before the commit
+    ran_on = {task["worker"] for task in tasks.data}
+    assert ran_on and ran_on <= workers
+    back = xr.open_zarr(write.result.uri, storage_options=bucket_store.storage_options,
+                        consolidated=True)
+    xr.testing.assert_identical(back.load(), ds.compute())
+    assert bucket_store.checksum(write.result.uri) == (write.result.checksum, write.result.size)
 
 
 def _die_before_commit(store: Storage, key: str, ds: xr.Dataset,

@@ -3,26 +3,28 @@
 Object storage has no rename, so a product cannot be written elsewhere and moved into place
 without copying every chunk. Instead, chunks go straight to the product's key, while the Zarr
 metadata (``zarr.json``, or ``.zarray``/``.zattrs``/``.zgroup``/``.zmetadata`` for format 2)
-goes to a side store in the write's staging area. Without its metadata the prefix is not a
-Zarr that anything can open; :meth:`wisehub.storage.store.Storage.staged` copies the few
-small metadata objects in at the end, the root's last: that copy is the commit.
+is held in memory by the writer. Without its metadata the prefix is not a Zarr that anything
+can open; :meth:`wisehub.storage.store.Storage.staged` consolidates the held metadata and
+writes the few small objects in at the end, the root's last: that write is the commit.
 
-Both parts are real stores on the object store, so the wrapper pickles to Dask workers and
-every worker sees the same metadata (xarray consolidates it in a task).
+The metadata is all written by the writer's own process, before any chunk (xarray creates the
+arrays, then computes their chunks). A Dask worker gets a pickled copy of the wrapper and
+writes only chunks through it, so the copy's metadata is read, never changed; consolidation,
+which xarray would run in a task of a delayed write, runs at the commit, on the writer's store.
 
 >>> import numpy as np, xarray as xr, zarr
->>> chunks = zarr.storage.MemoryStore()
->>> store = MetadataAside(chunks, zarr.storage.MemoryStore())
+>>> chunks, held = {}, {}
+>>> store = MetadataAside(zarr.storage.MemoryStore(chunks), zarr.storage.MemoryStore(held))
 >>> _ = xr.Dataset({"a": ("x", np.arange(4))}).to_zarr(store, mode="w-", zarr_format=3)
->>> sorted(chunks._store_dict)
-['a/c/0']
+>>> sorted(chunks), sorted(held)
+(['a/c/0'], ['a/zarr.json', 'zarr.json'])
 >>> int(xr.open_zarr(store).a.sum())
 6
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, MutableMapping
 from typing import Any
 
 from zarr.abc.store import ByteRequest, Store
@@ -30,10 +32,11 @@ from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import WrapperStore
 
 from wisehub.storage.zarrkeys import is_metadata
+from wisehub.storage.zarrwarnings import quiet_zarr_v3_warnings
 
 
 class MetadataAside(WrapperStore[Store]):
-    """Chunks to ``chunks`` (the product's final key), metadata to ``metadata`` (staging)."""
+    """Chunks to ``store`` (the product's final key), metadata to ``metadata`` (held back)."""
 
     def __init__(self, store: Store, metadata: Store) -> None:
         super().__init__(store)
@@ -129,10 +132,33 @@ async def _merged(*listings: AsyncIterator[str]) -> AsyncIterator[str]:
                 yield key
 
 
-def open_aside(url: str, metadata_url: str, storage_options: dict[str, Any]) -> MetadataAside:
-    """The :class:`MetadataAside` store for a product at ``url`` staging at ``metadata_url``."""
-    from zarr.storage import FsspecStore
+def open_aside(url: str, held: MutableMapping[str, Buffer],
+               storage_options: dict[str, Any]) -> MetadataAside:
+    """The :class:`MetadataAside` store for a product at ``url``, its metadata held in the
+    writer's ``held`` (a dict, the contents of a :class:`zarr.storage.MemoryStore`)."""
+    from zarr.storage import FsspecStore, MemoryStore
 
     options = storage_options or None
     return MetadataAside(FsspecStore.from_url(url, storage_options=options),
-                         FsspecStore.from_url(metadata_url, storage_options=options))
+                         MemoryStore(store_dict=held))
+
+
+def held_objects(held: MutableMapping[str, Buffer], *, consolidate: bool) -> dict[str, bytes]:
+    """The held metadata objects by name, first consolidated into the root's metadata if
+    ``consolidate``; empty if nothing was held.
+
+    >>> import zarr
+    >>> held = {}
+    >>> group = zarr.open_group(zarr.storage.MemoryStore(store_dict=held), mode="w")
+    >>> _ = group.create_array("a", shape=(2,), dtype="f4")
+    >>> objects = held_objects(held, consolidate=True)
+    >>> sorted(objects), b"consolidated_metadata" in objects["zarr.json"]
+    (['a/zarr.json', 'zarr.json'], True)
+    """
+    if consolidate:
+        import zarr
+        from zarr.storage import MemoryStore
+
+        with quiet_zarr_v3_warnings():
+            zarr.consolidate_metadata(MemoryStore(store_dict=held))
+    return {name: value.to_bytes() for name, value in held.items()}

@@ -9,6 +9,7 @@ S3Storage('s3://wisehub' at http://127.0.0.1:7480)
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from typing import Any
@@ -95,29 +96,31 @@ class S3Storage(Storage):
         # is not a content hash, so read those.
         return etag if _PLAIN_MD5.match(etag) else super()._md5(path, info)
 
-    #: No rename on S3: chunks go to the final key, the metadata waits in staging.
+    #: No rename on S3: chunks go to the final key, the metadata is held back until the commit.
     writes_in_place = True
 
     def _staged_write(self, final: str, staging: str) -> StagedWrite:
-        return StagedWrite(self._url_of(final), dict(self.storage_options),
-                           metadata_url=self._url_of(staging))
+        return StagedWrite(self._url_of(final), dict(self.storage_options), held={})
 
     def _commit(self, write: StagedWrite, final: str, target: str) -> list[ManifestLine]:
-        """Copy the held-back Zarr metadata in (the root's last), then verify by listing.
+        """Write the held-back Zarr metadata in (the root's last), then verify by listing.
 
         A write that did not go through :meth:`StagedWrite.to_zarr` (one object, or a Zarr
         written to ``write.url`` directly) has nothing held back and is complete already.
         """
-        staging = self._path(str(write.metadata_url))
-        held = self._manifest(staging) if self.fs.exists(staging) else []
-        for batch in metadata_last(name for name, _, _ in held):
-            self.fs.copy([join_key(staging, n) for n in batch], [join_key(final, n) for n in batch])
+        from wisehub.storage.commitstore import held_objects
+
+        held = held_objects(write.held or {}, consolidate=write.consolidate)
+        for batch in metadata_last(held):
+            self.fs.pipe({join_key(final, name): held[name] for name in batch})
         manifest = self._manifest(final)
         if not manifest:
             raise StorageError(f"nothing was written for {target}; write to the "
                                "staged url (StagedWrite.url) inside the block")
-        if not set(held) <= set(manifest):
-            raise StorageError(f"{target}: the committed metadata differs from the staged "
+        expected = {(name, len(blob), hashlib.md5(blob, usedforsecurity=False).hexdigest())
+                    for name, blob in held.items()}
+        if not expected <= set(manifest):
+            raise StorageError(f"{target}: the committed metadata differs from the held "
                                "metadata; nothing was registered, please retry")
         return manifest
 

@@ -6,8 +6,9 @@ and a lease beside it (``….lease``, naming the key) that the writer renews whi
 
 - On a local disk the data is written into the staging area and renamed into place (atomic).
 - On object storage, which cannot rename, chunks are written at their final keys and the
-  Zarr metadata into the staging area (:mod:`wisehub.storage.commitstore`); the commit
-  copies those few small objects in, the root's metadata last. No chunk is copied.
+  Zarr metadata is held back in the writer's memory (:mod:`wisehub.storage.commitstore`);
+  the commit writes those few small objects in, the root's metadata last. No chunk is copied,
+  and nothing but the lease goes to the staging area.
 
 Only after the commit is the product checksummed and handed back for registration; a failure
 removes what was written (when the store still answers) and registers nothing. Writes whose
@@ -65,7 +66,10 @@ class StagedWrite:
     url: str
     storage_options: dict[str, Any] = field(repr=False)
     result: StoredObject | None = field(default=None)
-    metadata_url: str | None = None  # object storage: Zarr metadata waits here for the commit
+    #: Object storage: the Zarr metadata, held back here (the contents of a zarr MemoryStore)
+    #: until the commit writes it in. None: the data is written where it is staged.
+    held: dict[str, Any] | None = field(default=None, repr=False)
+    consolidate: bool = False  # the commit consolidates the held metadata first
     dense: bool = False  # a Zarr with every chunk written: the commit counts them
 
     def to_zarr(self, ds: xr.Dataset, **kwargs: Any) -> Any:
@@ -84,12 +88,15 @@ class StagedWrite:
         """
         options = {"mode": "w-", "consolidated": True, "write_empty_chunks": True, **kwargs}
         self.dense = bool(options["write_empty_chunks"])
-        if self.metadata_url is None:
+        if self.held is None:
             return ds.to_zarr(self.url, storage_options=self.storage_options or None, **options)
         from wisehub.storage.commitstore import open_aside
 
-        return ds.to_zarr(open_aside(self.url, self.metadata_url, self.storage_options),
-                          **options)
+        # Consolidated by the commit, from the held metadata: a delayed write (compute=False)
+        # would consolidate in a task, on a Dask worker's copy of it.
+        self.consolidate = bool(options["consolidated"])
+        return ds.to_zarr(open_aside(self.url, self.held, self.storage_options),
+                          **(options | {"consolidated": False}))
 
 
 ManifestLine = tuple[str, int, str]  # (relative name, size, md5 hex)
@@ -385,7 +392,8 @@ class Storage:
 
     def _drop_staging(self, staging_dir: str) -> None:
         """Remove one write's staging area and lease, and the staging folder once empty."""
-        self._remove_quietly(staging_dir)
+        if not self.writes_in_place:  # else only the lease was written
+            self._remove_quietly(staging_dir)
         self._remove_quietly(staging_dir + LEASE_SUFFIX)
         if self.protocol == "file":
             with suppress(OSError):  # still in use by another writer: keep it
