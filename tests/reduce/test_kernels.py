@@ -3,9 +3,20 @@ kernel's pixel blocks, and views of memory read in place."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-from wisehub.reduce._kernels import _PIXELS, MEAN, MEDIAN, combine_tile, frame_rows
+from wisehub.reduce._kernels import (
+    _PIXELS,
+    MEAN,
+    MEDIAN,
+    add_to_mean,
+    combine_tile,
+    finish_mean,
+    frame_rows,
+    start_mean,
+)
 
 NPIX = 2 * _PIXELS + 37  # three pixel blocks, the last one short
 
@@ -45,6 +56,30 @@ def test_one_pass_mean_matches_masked_numpy(case: str) -> None:
     np.testing.assert_array_equal(count, valid)
     np.testing.assert_allclose(out, mean, rtol=1e-12, equal_nan=True)
     assert np.isnan(out[_PIXELS]) and count[_PIXELS] == 0
+
+
+@pytest.mark.parametrize("nframe", range(1, 10))
+def test_the_plain_mean_adds_frame_after_frame_whatever_the_grouping(nframe: int) -> None:
+    """The plain mean adds frames four at a time, then the rest: every remainder must give
+    the sums of adding one frame after another in float64, to the bit, in the one-tile kernel
+    and across blocks of any size carried from call to call."""
+    data = awkward(nframe, seed=nframe)
+    sums, counts = np.zeros(NPIX), np.zeros(NPIX, np.int32)
+    for frame in data:
+        finite = np.isfinite(frame)
+        sums += np.where(finite, frame.astype(np.float64), 0.0)
+        counts += finite
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(counts > 0, sums / counts, np.nan)
+    out, count = combine_tile(data, MEAN)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(count, counts)
+    edges = [0, *range(1, nframe, 3), nframe]  # blocks of 1, then 3, frames: fours span them
+    blocks = [data[first:last] for first, last in itertools.pairwise(edges)]
+    carried = start_mean((NPIX,), nframe)
+    add_to_mean(carried, blocks[:2])  # two calls: the sums are carried from one to the next
+    add_to_mean(carried, blocks[2:], first=sum(len(block) for block in blocks[:2]))
+    np.testing.assert_array_equal(finish_mean(carried, (NPIX,))[0], want)
 
 
 def test_integers_and_float32_output() -> None:

@@ -35,10 +35,23 @@ _BLOCKS_PER_CALL = 8  # blocks of frames one mean call sums, as a tuple of fixed
 
 
 @njit(nogil=True, cache=True)
-def _plain_add_two(row, after, a, n):
-    """Add frame ``row`` then frame ``after`` (finite values only) into the sums ``a`` and the
-    counts ``n``: in that order, as one frame at a time would, with half the loads and stores
+def _plain_add_four(r0, r1, r2, r3, a, n):
+    """Add frames ``r0`` to ``r3`` (finite values only) into the sums ``a`` and the counts
+    ``n``: in that order, as one frame at a time would, with a quarter of the loads and stores
     of the sums. The counts are integers: a float count kept the loop from vectorising."""
+    for k in range(a.shape[0]):
+        v0, v1, v2, v3 = r0[k], r1[k], r2[k], r3[k]
+        ok0, ok1, ok2, ok3 = v0 - v0 == 0, v1 - v1 == 0, v2 - v2 == 0, v3 - v3 == 0  # finite
+        total = a[k] + (np.float64(v0) if ok0 else 0.0)
+        total = total + (np.float64(v1) if ok1 else 0.0)
+        total = total + (np.float64(v2) if ok2 else 0.0)
+        a[k] = total + (np.float64(v3) if ok3 else 0.0)
+        n[k] += np.int32(ok0) + np.int32(ok1) + np.int32(ok2) + np.int32(ok3)
+
+
+@njit(nogil=True, cache=True)
+def _plain_add_two(row, after, a, n):
+    """Add frame ``row`` then frame ``after``, as :func:`_plain_add_four` adds four."""
     for k in range(a.shape[0]):
         v, u = row[k], after[k]
         ok, ok_after = v - v == 0, u - u == 0  # finite
@@ -58,14 +71,36 @@ def _plain_add_one(row, a, n):
 
 
 @njit(nogil=True, cache=True)
+def _plain_add_rest(r0, r1, r2, held, a, n):
+    """Add the first ``held`` (0 to 3) of ``r0``, ``r1``, ``r2``, in that order."""
+    if held >= 2:
+        _plain_add_two(r0, r1, a, n)
+        if held == 3:
+            _plain_add_one(r2, a, n)
+    elif held == 1:
+        _plain_add_one(r0, a, n)
+
+
+@njit(nogil=True, cache=True)
 def _plain_add(data, stride, nframe, start, width, a, n):
-    """:func:`_mean_add` without scales, weights, thresholds or a mask: frames in pairs."""
-    for f in range(0, nframe - 1, 2):
-        _plain_add_two(data[f * stride + start:f * stride + start + width],
-                       data[(f + 1) * stride + start:(f + 1) * stride + start + width], a, n)
-    if nframe % 2:
-        f = nframe - 1
-        _plain_add_one(data[f * stride + start:f * stride + start + width], a, n)
+    """:func:`_mean_add` without scales, weights, thresholds or a mask: frames in fours."""
+    whole = nframe - nframe % 4
+    for f in range(0, whole, 4):
+        _plain_add_four(_row(data, stride, f, start, width),
+                        _row(data, stride, f + 1, start, width),
+                        _row(data, stride, f + 2, start, width),
+                        _row(data, stride, f + 3, start, width), a, n)
+    rest, empty = nframe - whole, data[start:start]
+    _plain_add_rest(_row(data, stride, whole, start, width) if rest > 0 else empty,
+                    _row(data, stride, whole + 1, start, width) if rest > 1 else empty,
+                    _row(data, stride, whole + 2, start, width) if rest > 2 else empty,
+                    rest, a, n)
+
+
+@njit(nogil=True, cache=True)
+def _row(data, stride, f, start, width):
+    """Pixels ``start:start + width`` of frame ``f``."""
+    return data[f * stride + start:f * stride + start + width]
 
 
 @njit(nogil=True, cache=True)
@@ -141,18 +176,21 @@ def _mean_add_blocks(flats, strides, counts, firsts, npix, scale, weights, lower
                 _mean_add(flats[b], strides[b], counts[b], firsts[b], start, end - start,
                           no_mask, 0, False, scale, weights, lower, upper, plain, a, w_sum, n)
             continue
-        held = False  # frames go in pairs across the blocks (blocks are often one frame)
-        pending = flats[0][start:start]
+        held = 0  # frames go in fours across the blocks (blocks are often one frame)
+        r0 = r1 = r2 = flats[0][start:start]
         for b in range(len(flats)):
             for f in range(counts[b]):
                 row = flats[b][f * strides[b] + start:f * strides[b] + end]
-                if held:
-                    _plain_add_two(pending, row, a, n)
+                if held == 3:
+                    _plain_add_four(r0, r1, r2, row, a, n)
+                elif held == 2:
+                    r2 = row
+                elif held == 1:
+                    r1 = row
                 else:
-                    pending = row
-                held = not held
-        if held:
-            _plain_add_one(pending, a, n)
+                    r0 = row
+                held = (held + 1) % 4
+        _plain_add_rest(r0, r1, r2, held, a, n)
 
 
 def sorting_network(n: int) -> np.ndarray:
