@@ -197,10 +197,10 @@ def _spawner(c: Any, settings: Settings, ports: Ports) -> None:
     if hub.spawner == "system-users":
         if os.geteuid() != 0:
             raise SettingsError("hub.spawner 'system-users' needs the hub to run as root")
-        c.JupyterHub.spawner_class = "localprocess"
+        c.JupyterHub.spawner_class = "wisehub.hub.spawners.LocalServerSpawner"
         c.LocalProcessSpawner.notebook_dir = "~"
     else:
-        c.JupyterHub.spawner_class = "simple"
+        c.JupyterHub.spawner_class = "wisehub.hub.spawners.SimpleLocalServerSpawner"
         c.SimpleLocalProcessSpawner.home_dir_template = str(homes / "{username}")
         if os.geteuid() == 0:
             c.Spawner.args = ["--allow-root"]
