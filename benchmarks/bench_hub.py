@@ -9,7 +9,9 @@
    hub's tree is left, with no user servers (every repeat, a fresh hub) and with the N users'
    servers still running after 3. Goal: ≤ 1.5× plain JupyterHub's stop.
 
-Both hubs use SimpleLocalProcessSpawner and a shared-password login. The plain hub has no
+Both hubs use a shared-password login and JupyterHub's SimpleLocalProcessSpawner; wisehub's
+subclass (``wisehub.hub.spawners``) returns from ``start()`` once the server listens, where the
+plain hub finds it up at its next randomised backoff poll. The plain hub has no
 profiles, workspaces, tutorials, culler or share sync. wisehub's hub hosts its services (idle
 culler, share sync, compute, publishing) in its own process (``wisehub.hub.app``), so its RSS
 figure counts them inside the hub's. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
