@@ -12,7 +12,7 @@ import xarray as xr
 import zarr
 from wisehub.config import Settings, get_settings
 from wisehub.storage.layoutadvice import apply_layout, choose_layout
-from wisehub.storage.mmapread import DecodedArray, _layout
+from wisehub.storage.mmapread import DecodedArray, chunk_layout
 from wisehub.storage.zarrio import open_zarr, write_zarr
 from zarr.codecs import BloscCodec
 
@@ -97,7 +97,7 @@ def test_compressed_chunks_decode_in_place_like_zarr(tmp_path: Path, compressors
                                                             encoding={"d": encoding})
     (tmp_path / "c.zarr" / "d" / "c" / "0" / "1" / "0").unlink()  # never written: fill value
     array = zarr.open_group(path, mode="r")["d"]
-    reader = DecodedArray(str(tmp_path / "c.zarr" / "d"), array, _layout(array.metadata))
+    reader = DecodedArray(str(tmp_path / "c.zarr" / "d"), array, chunk_layout(array.metadata))
     for key in [(slice(None),) * 3, (slice(0, 2), slice(0, 32)), (1, Ellipsis, 5),
                 (slice(1, 4), slice(30, 70), slice(3, 20)), (4,)]:
         np.testing.assert_array_equal(reader[key], array[key])

@@ -88,8 +88,8 @@ def test_chunks_never_written_read_as_the_fill_value(tmp_path: Path) -> None:
     import zarr
 
     array = zarr.open_group(path, mode="r")["data"]
-    from wisehub.storage.mmapread import _layout
+    from wisehub.storage.mmapread import chunk_layout
 
-    mapped = MappedArray(str(Path(path) / "data"), array, _layout(array.metadata))
+    mapped = MappedArray(str(Path(path) / "data"), array, chunk_layout(array.metadata))
     np.testing.assert_array_equal(mapped[:5, :48, :70], array[:5, :48, :70])
     np.testing.assert_array_equal(mapped[:, :, :], array[:, :, :])

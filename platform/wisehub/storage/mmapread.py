@@ -33,6 +33,7 @@ import math
 import mmap
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -49,7 +50,7 @@ def is_local(url: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class ChunkLayout:
     """Where an array's raw chunks are: chunk shape, and the shard shape when sharded."""
 
     chunk_shape: tuple[int, ...]
@@ -73,7 +74,7 @@ def _native() -> str:
 _COMPRESSORS = {"ZstdCodec": "zstd", "BloscCodec": "blosc"}
 
 
-def _layout(metadata: Any) -> _Layout | None:
+def chunk_layout(metadata: Any) -> ChunkLayout | None:
     """The layout of a zarr v3 array's metadata: raw (plain or sharded), or unsharded chunks
     that are bytes then one zstd or blosc compressor; None for anything else."""
     if getattr(metadata, "zarr_format", None) != 3:
@@ -81,9 +82,9 @@ def _layout(metadata: Any) -> _Layout | None:
     codecs = list(metadata.codecs)
     outer = tuple(metadata.chunk_grid.chunk_shape)
     if _raw_codecs(codecs):
-        return _Layout(outer, None, 0, True)
+        return ChunkLayout(outer, None, 0, True)
     if len(codecs) == 2 and _raw_codecs(codecs[:1]) and type(codecs[1]).__name__ in _COMPRESSORS:
-        return _Layout(outer, None, 0, True, _COMPRESSORS[type(codecs[1]).__name__])
+        return ChunkLayout(outer, None, 0, True, _COMPRESSORS[type(codecs[1]).__name__])
     if len(codecs) == 1 and type(codecs[0]).__name__ == "ShardingCodec":
         shard = codecs[0]
         if not _raw_codecs(list(shard.codecs)):
@@ -93,15 +94,19 @@ def _layout(metadata: Any) -> _Layout | None:
             return None
         inner = tuple(shard.chunk_shape)
         count = math.prod(o // i for o, i in zip(outer, inner, strict=True))
-        return _Layout(inner, outer, 16 * count + 4 * (len(names) - 1),
+        return ChunkLayout(inner, outer, 16 * count + 4 * (len(names) - 1),
                        shard.index_location.value == "end")
     return None
 
 
-class _ChunkedFile:
-    """An array-like over one local zarr v3 array, read chunk file by chunk file."""
+class ChunkReader:
+    """An array-like over one zarr v3 array, read stored chunk by stored chunk."""
 
-    def __init__(self, path: str, array: Any, layout: _Layout) -> None:
+    splits_free = False
+    """Whether a part of a chunk costs nothing to hand out (a view): then tasks larger than
+    the target become bands of rows (:func:`banded`)."""
+
+    def __init__(self, path: str, array: Any, layout: ChunkLayout) -> None:
         self.path = path
         self.shape = tuple(array.shape)
         self.dtype = np.dtype(array.dtype).newbyteorder("=")
@@ -150,6 +155,7 @@ class _ChunkedFile:
             return self._single(tuple(first), tuple(
                 slice(a - b, z - b) for a, z, b in zip(starts, stops, base, strict=True)))
         out = np.empty([b - a for a, b in zip(starts, stops, strict=True)], self.dtype)
+        parts = []
         for coords in product(*(range(f, t + 1) for f, t in zip(first, last, strict=True))):
             lo = [max(a, i * c) for a, i, c in zip(starts, coords, chunk, strict=True)]
             hi = [min(b, (i + 1) * c) for b, i, c in zip(stops, coords, chunk, strict=True)]
@@ -157,12 +163,20 @@ class _ChunkedFile:
                         zip(lo, hi, coords, chunk, strict=True))
             dst = tuple(slice(low - a, high - a) for low, high, a in
                         zip(lo, hi, starts, strict=True))
-            self._into(coords, src, out[dst])
+            parts.append((coords, src, out[dst]))
+        self._fill(parts)
         return out
 
+    def _fill(self, parts: list[tuple[tuple[int, ...], tuple[slice, ...], np.ndarray]]) -> None:
+        """Write each ``(coords, src, out)``: part ``src`` of stored chunk ``coords``."""
+        for coords, src, out in parts:
+            self._into(coords, src, out)
 
-class MappedArray(_ChunkedFile):
+
+class MappedArray(ChunkReader):
     """An array-like over one raw zarr v3 array whose reads are views of mapped files."""
+
+    splits_free = True
 
     def _file(self, key: str) -> mmap.mmap | None:
         """The chunk or shard file mapped read-only; it stays mapped while a view uses it
@@ -217,7 +231,7 @@ class _Scratch(threading.local):
 _SCRATCH = _Scratch()
 
 
-class DecodedArray(_ChunkedFile):
+class DecodedArray(ChunkReader):
     """An array-like over one local zarr v3 array of zstd- or blosc-compressed chunks.
 
     Each chunk file is read into a per-thread buffer that is reused, and decoded straight
@@ -226,7 +240,7 @@ class DecodedArray(_ChunkedFile):
     allocates both buffers per chunk and copies the decoded chunk again.
     """
 
-    def __init__(self, path: str, array: Any, layout: _Layout) -> None:
+    def __init__(self, path: str, array: Any, layout: ChunkLayout) -> None:
         super().__init__(path, array, layout)
         from numcodecs import Blosc, Zstd
 
@@ -292,37 +306,56 @@ def banded(chunks: tuple[tuple[int, ...], ...], itemsize: int,
     return (*chunks[:axis], tuple(split), *chunks[axis + 1:])
 
 
-def read_in_place(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
-    """``ds`` (opened from the local Zarr at ``path``) with its dask-backed variables read
-    without zarr's copies: raw ones through :class:`MappedArray` (tasks over ``task_bytes``
-    become bands of rows, :func:`banded`), zstd/blosc ones through :class:`DecodedArray` in
-    the same dask chunks; others are left as they are.
+ReaderFor = Callable[[str, Any, ChunkLayout], "ChunkReader | None"]
+"""Makes the reader of one variable from its name, zarr array and layout (None: zarr's own)."""
+
+
+def with_readers(ds: xr.Dataset, group: Any, reader_for: ReaderFor,
+                 task_bytes: int) -> xr.Dataset:
+    """``ds`` (opened from the zarr ``group``) with each dask-backed variable for which
+    ``reader_for`` gives a reader read through it, in the same dask chunks (readers whose
+    parts are free, :attr:`ChunkReader.splits_free`, in bands of ``task_bytes``, :func:`banded`).
+    Variables xarray decodes (scale and offset, times) keep zarr's path.
     """
     import dask.array as da
-    import zarr
 
-    if not is_local(path):
-        return ds
-    root = path.removeprefix("file://")
-    group = zarr.open_group(root, mode="r")
     replaced = {}
     for name, variable in ds.data_vars.items():
         variable = variable.variable
         if not isinstance(variable.data, da.Array) or name not in group:
             continue
         array = group[str(name)]
-        layout = _layout(array.metadata)
+        layout = chunk_layout(array.metadata)
         if layout is None or tuple(array.shape) != variable.shape:
             continue
-        kind = MappedArray if layout.compressor is None else DecodedArray
-        reader = kind(os.path.join(root, str(name)), array, layout)
-        if reader.dtype != variable.dtype:  # decoded by xarray (scale/offset, times): keep
+        reader = reader_for(str(name), array, layout)
+        if reader is None or reader.dtype != variable.dtype:
             continue
         chunks = variable.data.chunks
-        if layout.compressor is None:  # views: splitting copies nothing
+        if reader.splits_free:  # views: splitting copies nothing
             chunks = banded(chunks, reader.dtype.itemsize, task_bytes)
+        kind = type(reader).__name__
         data = da.from_array(reader, chunks=chunks, asarray=False, lock=False,
-                             name=f"{kind.__name__}-{task_bytes}-{variable.data.name}",
+                             name=f"{kind}-{task_bytes}-{variable.data.name}",
                              meta=np.empty((0,) * reader.ndim, reader.dtype))
         replaced[name] = variable.copy(data=data)
     return ds.assign(replaced) if replaced else ds
+
+
+def read_in_place(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
+    """``ds`` (opened from the local Zarr at ``path``) with its dask-backed variables read
+    without zarr's copies: raw ones through :class:`MappedArray` (tasks over ``task_bytes``
+    become bands of rows, :func:`banded`), zstd/blosc ones through :class:`DecodedArray` in
+    the same dask chunks; others are left as they are.
+    """
+    import zarr
+
+    if not is_local(path):
+        return ds
+    root = path.removeprefix("file://")
+
+    def local_reader(name: str, array: Any, layout: ChunkLayout) -> ChunkReader:
+        kind = MappedArray if layout.compressor is None else DecodedArray
+        return kind(os.path.join(root, name), array, layout)
+
+    return with_readers(ds, zarr.open_group(root, mode="r"), local_reader, task_bytes)
