@@ -165,14 +165,14 @@ def chunk_reads(monkeypatch):
             return await _original(self, key, *args, **kwargs)
 
         monkeypatch.setattr(cls, "get", counting)
-    in_place_read = mmapread._ChunkedFile.__getitem__  # one call per dask chunk
+    in_place_read = mmapread.ChunkReader.__getitem__  # one call per dask chunk
 
     def in_place(self, key):
         if os.path.basename(self.path) == "data":
             reads[(os.path.dirname(self.path), f"data/c/{key}")] += 1
         return in_place_read(self, key)
 
-    monkeypatch.setattr(mmapread._ChunkedFile, "__getitem__", in_place)
+    monkeypatch.setattr(mmapread.ChunkReader, "__getitem__", in_place)
     return reads
 
 

@@ -1,0 +1,185 @@
+"""Raw Zarr chunks read from a real Ceph RGW straight into the tasks' arrays (objectread).
+
+Starts: the session's single-node Ceph (tests/conftest.py) and, for the broken-body test, a
+TCP relay on 127.0.0.1 in front of its RGW that cuts the first large response short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+from wisehub.storage.objectread import ChunkSizeError, read_streamed
+from wisehub.storage.s3 import S3Storage, storage_options
+from wisehub.storage.zarrio import open_zarr
+
+pytestmark = pytest.mark.ceph
+
+
+def stack(frames: int = 5, rows: int = 64, cols: int = 48) -> np.ndarray:
+    return np.random.default_rng(3).standard_normal((frames, rows, cols)).astype("f4")
+
+
+def write(store: S3Storage, key: str, data: np.ndarray, chunks: tuple[int, ...],
+          compressors: object = None) -> str:
+    url = store.url(key)
+    ds = xr.Dataset({"data": (("frame", "y", "x"), data)})
+    ds.to_zarr(url, storage_options=store.storage_options, zarr_format=3, mode="w-",
+               encoding={"data": {"chunks": chunks, "compressors": compressors}})
+    return url
+
+
+def reader_of(ds: xr.Dataset) -> str:
+    """The kind of getter behind the variable's dask graph."""
+    return ds["data"].data.name.split("-")[0]
+
+
+@pytest.mark.parametrize("chunks", [(2, 64, 48), (2, 32, 24)], ids=["frames", "tiles"])
+@pytest.mark.parametrize("per_task", ["one chunk", "every chunk"])
+def test_raw_chunks_read_back_exactly_in_any_task_grouping(
+        bucket_store: S3Storage, chunks: tuple[int, ...], per_task: str) -> None:
+    data = stack()  # 5 frames: the last chunk along the frames is cut at the array's edge
+    url = write(bucket_store, f"world/raw-{chunks[1]}.zarr", data, chunks)
+    options = bucket_store.storage_options
+    opened = xr.open_zarr(url, storage_options=options,
+                          chunks={} if per_task == "one chunk" else {"frame": 5, "y": 64, "x": 48})
+    ds = read_streamed(opened, url, options, 1 << 20)
+    assert reader_of(ds) == "ObjectArray"
+    assert ds["data"].data.chunks == opened["data"].data.chunks
+    with dask.config.set(scheduler="threads"):
+        np.testing.assert_array_equal(ds["data"].values, data)
+        np.testing.assert_array_equal(ds["data"][1:4, 5:40, 7:].values, data[1:4, 5:40, 7:])
+
+
+def test_a_task_of_many_chunks_gets_them_in_its_own_array(bucket_store: S3Storage) -> None:
+    data = stack(8)
+    url = write(bucket_store, "world/grouped.zarr", data, (1, 64, 48))
+    options = bucket_store.storage_options
+    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={"frame": 8}),
+                       url, options, 1 << 20)
+    assert ds["data"].data.numblocks == (1, 1, 1)  # eight stored chunks, one task
+    block = ds["data"].data.blocks[0, 0, 0].compute(scheduler="sync")
+    np.testing.assert_array_equal(block, data)
+    assert block.flags.owndata  # the eight chunks copied into one array
+
+
+def test_a_task_of_one_chunk_is_a_view_of_its_object(bucket_store: S3Storage) -> None:
+    data = stack(2)
+    url = write(bucket_store, "world/views.zarr", data, (1, 64, 48))
+    options = bucket_store.storage_options
+    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
+                       1 << 20)
+
+    def held(block: np.ndarray) -> np.ndarray:  # inside the task: what the reader handed over
+        return np.full((1, 1, 1), isinstance(block.base, np.ndarray)
+                       and isinstance(block.base.base, bytes) and not block.flags.writeable)
+
+    views = ds["data"].data.map_blocks(held, chunks=(1, 1, 1), dtype=bool)
+    assert views.compute(scheduler="sync").all()  # views of the responses' bytes, no copies
+    np.testing.assert_array_equal(ds["data"].values, data)
+
+
+def test_chunks_never_written_read_as_the_fill_value(bucket_store: S3Storage) -> None:
+    data = stack(4)
+    url = write(bucket_store, "world/holes.zarr", data, (1, 64, 48))
+    bucket_store.fs.rm(f"{url.removeprefix('s3://')}/data/c/2/0/0")
+    back = open_zarr(url, bucket_store.storage_options)["data"].values
+    assert np.isnan(back[2]).all()  # float arrays' default fill value
+    np.testing.assert_array_equal(back[[0, 1, 3]], data[[0, 1, 3]])
+
+
+def test_a_chunk_object_of_the_wrong_size_is_named_in_the_error(bucket_store: S3Storage) -> None:
+    url = write(bucket_store, "world/short.zarr", stack(2), (1, 64, 48))
+    key = f"{url.removeprefix('s3://')}/data/c/1/0/0"
+    bucket_store.fs.pipe_file(key, b"\0" * 100)
+    with pytest.raises(ChunkSizeError, match=r"data/c/1/0/0 holds 100 bytes.*holds 12288"):
+        open_zarr(url, bucket_store.storage_options)["data"].load()
+
+
+def test_compressed_and_sharded_arrays_keep_zarr_s_read(bucket_store: S3Storage) -> None:
+    import zarr
+
+    data = stack(4)
+    url = write(bucket_store, "world/zstd.zarr", data, (1, 64, 48),
+                compressors=zarr.codecs.ZstdCodec())
+    ds = open_zarr(url, bucket_store.storage_options)
+    assert reader_of(ds) != "ObjectArray"
+    np.testing.assert_array_equal(ds["data"].values, data)
+    sharded = xr.Dataset({"data": (("frame", "y", "x"), data)})
+    url = bucket_store.url("world/sharded.zarr")
+    sharded.to_zarr(url, storage_options=bucket_store.storage_options, zarr_format=3,
+                    encoding={"data": {"chunks": (1, 32, 48), "shards": (2, 64, 48),
+                                       "compressors": None}})
+    ds = open_zarr(url, bucket_store.storage_options)
+    assert reader_of(ds) != "ObjectArray"
+    np.testing.assert_array_equal(ds["data"].values, data)
+
+
+class CuttingRelay:
+    """A TCP relay to RGW that closes the first connection whose response passes ``cut_at``
+    bytes, mid-body: what a client sees when a gateway or the network drops a transfer."""
+
+    def __init__(self, target_port: int, cut_at: int) -> None:
+        self.target_port, self.cut_at = target_port, cut_at
+        self.cuts = 0
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, cut: bool):
+            sent = 0
+            while data := await src.read(1 << 16):
+                if cut and self.cuts == 0 and sent + len(data) > self.cut_at:
+                    self.cuts += 1
+                    dst.write(data[: self.cut_at - sent])
+                    await dst.drain()
+                    break
+                dst.write(data)
+                await dst.drain()
+                sent += len(data)
+            for writer in (client_w, server_w):
+                writer.close()
+
+        await asyncio.gather(pipe(client_r, server_w, False), pipe(server_r, client_w, True),
+                             return_exceptions=True)
+
+    async def _shut(self) -> None:
+        self.server.close()
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shut(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def relay(ceph) -> Iterator[CuttingRelay]:
+    port = int(ceph.endpoint_url.rsplit(":", 1)[1])
+    relay = CuttingRelay(port, cut_at=1 << 20)
+    yield relay
+    relay.close()
+
+
+def test_a_body_cut_short_is_fetched_again(bucket_store: S3Storage, ceph,
+                                           relay: CuttingRelay) -> None:
+    data = np.random.default_rng(5).standard_normal((3, 1024, 1024)).astype("f4")  # 4 MiB
+    url = write(bucket_store, "world/cut.zarr", data, (1, 1024, 1024))
+    options = storage_options(f"http://127.0.0.1:{relay.port}", ceph.admin)
+    ds = open_zarr(url, options)
+    assert reader_of(ds) == "ObjectArray"
+    np.testing.assert_array_equal(ds["data"].values, data)
+    assert relay.cuts == 1  # one response was cut mid-body, and its chunk fetched again
