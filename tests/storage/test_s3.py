@@ -6,6 +6,7 @@ Starts: a single-node Ceph (mon, memstore OSD, RGW) on 127.0.0.1, once per sessi
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from pathlib import Path
 
@@ -102,6 +103,26 @@ def test_secrets_never_reach_logs_or_reprs(ceph: CephCluster, bucket_store: S3St
         xr.open_zarr(write.result.uri, storage_options=bucket_store.storage_options).load()
     assert any(r.name.startswith(("botocore", "s3fs")) for r in caplog.records)
     assert secret not in caplog.text
+
+
+def test_chunks_still_in_flight_when_a_write_fails_do_not_land_after_its_clean_up(
+        bucket_store: S3Storage) -> None:
+    import dask.array as da
+
+    def frame(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info[0]["chunk-location"][0] == 0:
+            raise RuntimeError("detector readout failed")  # the first task fails at once
+        time.sleep(0.5)  # the others are still computing, then PUT their chunk
+        return block
+
+    pixels = da.zeros((6, 64, 64), chunks=(1, 64, 64), dtype="f4").map_blocks(frame, dtype="f4")
+    ds = xr.Dataset({"data": (("frame", "y", "x"), pixels)})
+    with pytest.raises(RuntimeError, match="detector readout failed"):
+        write_zarr(bucket_store, "private/ada/failed.zarr", ds)
+    time.sleep(1.5)  # long after the slow tasks would have written, had they outlived the write
+    assert not bucket_store.fs.find(bucket_store.root, refresh=True)
+    retried = write_zarr(bucket_store, "private/ada/failed.zarr", frames())
+    assert retried.size > 0
 
 
 def test_full_quota_gives_a_clear_error_and_leaves_nothing(

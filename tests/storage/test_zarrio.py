@@ -86,7 +86,7 @@ def test_staged_writes_to_object_storage_run_more_threads_than_cores() -> None:
     work = da.zeros(8, chunks=1).map_blocks(wait_for_others, meta=np.array((), "f8"))
     objects = Storage(fsspec.filesystem("memory"), "/bucket", "memory", {})
     with dask.config.set(scheduler="threads"), objects.staged("world/x") as write:
-        assert dask.config.get("num_workers") >= TRANSFER_THREADS
+        assert dask.config.get("pool")._max_workers >= TRANSFER_THREADS
         work.compute()
         objects.fs.pipe_file(write.url, b"done")
     assert len(seen) >= 4
@@ -94,8 +94,8 @@ def test_staged_writes_to_object_storage_run_more_threads_than_cores() -> None:
 
 
 def test_staged_local_writes_keep_the_schedulers_threads(tmp_path: Path) -> None:
-    before = dask.config.get("num_workers", None)
+    before = dask.config.get("num_workers", None), dask.config.get("pool", None)
     local = Storage.local(str(tmp_path))
     with local.staged("world/x") as write:
-        assert dask.config.get("num_workers", None) == before
+        assert (dask.config.get("num_workers", None), dask.config.get("pool", None)) == before
         local.fs.pipe_file(write.url, b"done")

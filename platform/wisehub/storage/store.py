@@ -462,22 +462,32 @@ class Storage:
 @contextmanager
 def transfer_threads(protocol: str) -> Iterator[None]:
     """While writing to object storage (``protocol`` not ``"file"``), give dask's local
-    scheduler :data:`TRANSFER_THREADS` threads (at least one per core): each write task
-    mostly waits on its PUT, and with one thread per core only two were in flight.
-    Distributed clusters ignore this setting.
+    scheduler a pool of its own with :data:`TRANSFER_THREADS` threads (at least one per
+    core): each write task mostly waits on its PUT, and with one thread per core only two
+    were in flight. Distributed clusters ignore this setting.
+
+    The block ends only when no task of the pool runs any more: a failed write raises at
+    its first failed task while others are still sending their chunks, and what they write
+    must not land after the failed write's clean-up.
 
     >>> import dask
     >>> with transfer_threads("s3"):
-    ...     dask.config.get("num_workers") >= 16
+    ...     dask.config.get("pool")._max_workers >= 16
     True
     """
     if protocol == "file":
         yield
         return
     import dask
+    from dask.threaded import ContextAwareThreadPoolExecutor  # dask's own kind of pool
 
-    with dask.config.set(num_workers=max(TRANSFER_THREADS, os.cpu_count() or 1)):
-        yield
+    pool = ContextAwareThreadPoolExecutor(max(TRANSFER_THREADS, os.cpu_count() or 1),
+                                          thread_name_prefix="wisehub-transfer")
+    try:
+        with dask.config.set(pool=pool):
+            yield
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Lease:
