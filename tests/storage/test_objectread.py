@@ -196,3 +196,22 @@ def test_a_body_cut_short_is_fetched_again(bucket_store: S3Storage, ceph,
     assert reader_of(ds) == "ObjectArray"
     np.testing.assert_array_equal(ds["data"].values, data)
     assert relay.cuts == 1  # one response was cut mid-body, and its chunk fetched again
+
+
+def test_dask_worker_processes_read_through_their_own_copy_of_the_reader(
+        bucket_store: S3Storage) -> None:
+    from distributed import Client, LocalCluster, get_task_stream
+
+    data = stack(6)
+    url = write(bucket_store, "world/workers.zarr", data, (1, 64, 48))
+    options = bucket_store.storage_options
+    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
+                       1 << 20)
+    assert reader_of(ds) == "ObjectArray"
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        with get_task_stream(client) as tasks:
+            total = client.compute(ds["data"].data.sum(dtype="f8")).result()
+        workers = set(client.scheduler_info()["workers"])
+    assert tasks.data and {task["worker"] for task in tasks.data} <= workers  # not here
+    assert total == pytest.approx(data.sum(dtype="f8"), rel=1e-12)
