@@ -16,9 +16,7 @@ that alternates between rounds:
   own read path), ``persist()``-ed;
 * **raw read**: ``s3fs.cat`` of every object of the published product.
 
-Then a product published with ``publish()``'s default layout (zstd, a frame per chunk),
-read through wisehub's catalogue against plain intake (zarr's path), and the cost of small
-requests, where a publish of a small product spends its time:
+Then the cost of small requests, where a publish of a small product spends its time:
 
 * a GET of a 300-byte object against a HEAD of it (median of 20 each): RGW answers both at
   once only with ``tcp_nodelay`` on its frontend; without it a GET waited 40 ms for the
@@ -185,29 +183,6 @@ def _small_requests(store: S3Storage, settings: Settings, catalog: Path) -> dict
     return result
 
 
-def _zstd_reads(store: S3Storage, settings: Settings, ds: xr.Dataset,
-                catalog: Path) -> dict[str, float]:
-    """MB/s (of pixels) reading a product published with ``publish()``'s default layout
-    (``read``: zstd, a frame per chunk), through ``wh.catalog`` and through plain intake:
-    the median of five reads each, in alternating order, after one untimed read each."""
-    product = ds.copy()
-    for variable in product.data_vars.values():
-        variable.encoding = {}  # the layout publish() chooses
-    name = "bench-zstd"
-    publish(product, name, catalog, privilege="world", settings=settings, storage=store)
-    shape = ds["data"].shape
-    reads = [("read", lambda: _wisehub_read(catalog, settings, name, shape)),
-             ("intake_read", lambda: _intake_read(catalog, name, shape))]
-    taken: dict[str, list[float]] = {what: [] for what, _ in reads}
-    for _, action in reads:
-        action()
-    for repeat in range(5):
-        for what, action in (reads if repeat % 2 == 0 else reads[::-1]):
-            taken[what].append(_timed(action)[0])
-    return {what: ds["data"].nbytes / 1e6 / statistics.median(seconds)
-            for what, seconds in taken.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print throughputs and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -230,7 +205,6 @@ def main(argv: list[str] | None = None) -> None:
         results = [_round(store, settings, ds, blobs, catalog, raw_first=i % 2 == 0)
                    for i in range(args.rounds)]
         small = _small_requests(store, settings, Path(tmp) / "small.yaml")
-        zstd = _zstd_reads(store, settings, ds, Path(tmp) / "zstd.yaml")
     median = {k: statistics.median(r[k] for r in results) for k in results[0]}
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"bench_storage: Zarr of {median['mb']:.0f} MB ({ds['data'].shape[0]} chunks of "
@@ -242,9 +216,6 @@ def main(argv: list[str] | None = None) -> None:
               f"ratio {ours / raw:.2f} (goal >= 0.9)")
     print(f"  read through plain intake (zarr's read path): {median['intake_read']:7.1f} MB/s"
           f"   ratio {median['intake_read'] / median['raw_read']:.2f}")
-    print(f"  zstd product (publish's default layout): read through wh.catalog "
-          f"{zstd['read']:7.1f} MB/s, plain intake {zstd['intake_read']:7.1f} MB/s: ratio "
-          f"{zstd['read'] / zstd['intake_read']:.2f} (decoded into the tasks' arrays)")
     print(f"  small GET {small['get'] * 1e3:.1f} ms, HEAD {small['head'] * 1e3:.1f} ms: ratio "
           f"{small['get'] / small['head']:.2f} (near 1 with tcp_nodelay; 10 without)")
     print(f"  small product: publish {small['publish'] * 1e3:.0f} ms, plain to_zarr "

@@ -59,27 +59,6 @@ class ChunkLayout:
     index_at_end: bool
     compressor: str | None = None  # "zstd" or "blosc": each chunk file is one compressed frame
 
-    def codec(self) -> Any | None:
-        """The numcodecs codec that decodes one stored chunk; None for raw chunks.
-
-        >>> ChunkLayout((4,), None, 0, True, "zstd").codec().codec_id
-        'zstd'
-        """
-        if self.compressor is None:
-            return None
-        from numcodecs import Blosc, Zstd
-
-        return Zstd() if self.compressor == "zstd" else Blosc()
-
-    def whole(self, src: tuple[slice, ...]) -> bool:
-        """Whether part ``src`` of a stored chunk is all of it.
-
-        >>> ChunkLayout((2, 4), None, 0, True).whole((slice(0, 2), slice(0, 4)))
-        True
-        """
-        return all(s.start == 0 and s.stop == c for s, c in zip(src, self.chunk_shape,
-                                                                 strict=True))
-
 
 def _raw_codecs(codecs: list[Any]) -> bool:
     return (len(codecs) == 1 and type(codecs[0]).__name__ == "BytesCodec"
@@ -263,7 +242,9 @@ class DecodedArray(ChunkReader):
 
     def __init__(self, path: str, array: Any, layout: ChunkLayout) -> None:
         super().__init__(path, array, layout)
-        self.codec = layout.codec()
+        from numcodecs import Blosc, Zstd
+
+        self.codec = Zstd() if layout.compressor == "zstd" else Blosc()
         self.chunk_bytes = math.prod(layout.chunk_shape) * self.dtype.itemsize
 
     def _compressed(self, coords: tuple[int, ...]) -> memoryview | None:
@@ -293,7 +274,9 @@ class DecodedArray(ChunkReader):
         return out.reshape(self.layout.chunk_shape)
 
     def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
-        in_place = self.layout.whole(src) and out.flags.c_contiguous
+        whole = all(s.start == 0 and s.stop == c for s, c in
+                    zip(src, self.layout.chunk_shape, strict=True))
+        in_place = whole and out.flags.c_contiguous
         decoded = self._decode(coords, out if in_place else None)
         if decoded is None:
             out[...] = self.fill_value

@@ -1,4 +1,4 @@
-"""Reads of Zarr v3 chunks from S3 (Ceph RGW) without zarr's copy.
+"""Reads of uncompressed Zarr v3 chunks from S3 (Ceph RGW) without zarr's copy.
 
 A zarr read of a chunk object makes a bytes object of the response (s3fs joins the pieces
 the connection delivered), decodes it, then copies it into the task's output array. For a
@@ -8,17 +8,14 @@ whose chunks are stored raw (only the ``bytes`` codec, in this machine's byte or
 sharded), :class:`ObjectArray` hands a task that is one stored chunk a read-only view of the
 object's bytes, as the local reader hands out views of mapped files
 (:mod:`wisehub.storage.mmapread`); a task of several chunks fetches them all at once and
-copies each into place. That reads at 0.93-0.98 of the raw read, steadily. Chunks that are
-one zstd or blosc frame each are decoded straight into the task's array where a chunk fills
-a contiguous part of it (a frame of a frame-chunked stack), where zarr decodes into a new
-array and copies that.
+copies each into place. That reads at 0.93 of the raw read, steadily.
 
 What was tried: copying each piece of the body into the task's array as it arrives reached
 0.92-0.98 at best, but half its runs fell to 0.7. A fresh array of 4 MiB or more is
 marked for transparent huge pages (numpy asks for them), the kernel compacts memory to
 supply them when the array is first touched, and here that happened on the one thread that
-runs every transfer. A bytes object gets ordinary pages. Sharded arrays and other codecs
-keep zarr's read path.
+runs every transfer. A bytes object gets ordinary pages. Compressed, sharded and other
+arrays keep zarr's read path.
 
 Chunk keys come from the array's own metadata (its chunk key encoding), a chunk never written
 reads as the fill value, as in zarr, and a chunk object of the wrong size is an error naming it.
@@ -47,18 +44,15 @@ class ChunkSizeError(ValueError):
 
 
 class ObjectArray(ChunkReader):
-    """An array-like over one unsharded zarr v3 array in an S3 bucket, its chunks raw or
-    one zstd or blosc frame each.
+    """An array-like over one raw, unsharded zarr v3 array in an S3 bucket.
 
     ``path`` is the array's ``bucket/prefix`` and ``fs`` an s3fs filesystem. A task's chunks
-    are fetched concurrently on ``fs``'s event loop (s3fs retries what breaks off), then
-    decoded in the task's own thread.
+    are fetched concurrently on ``fs``'s event loop (s3fs retries what breaks off).
     """
 
     def __init__(self, path: str, array: Any, layout: ChunkLayout, fs: Any) -> None:
         super().__init__(path, array, layout)
         self.fs = fs
-        self.codec = layout.codec()
         self.chunk_bytes = math.prod(layout.chunk_shape) * self.dtype.itemsize
 
     async def _fetch(self, coords: tuple[int, ...]) -> bytes | None:
@@ -68,7 +62,7 @@ class ObjectArray(ChunkReader):
             data = await self.fs._cat_file(path)
         except FileNotFoundError:
             return None
-        if self.codec is None and len(data) != self.chunk_bytes:
+        if len(data) != self.chunk_bytes:
             raise ChunkSizeError(
                 f"chunk object s3://{path} holds {len(data)} bytes; an uncompressed "
                 f"{self.layout.chunk_shape} chunk of {self.dtype} holds {self.chunk_bytes}")
@@ -77,40 +71,27 @@ class ObjectArray(ChunkReader):
     async def _fetch_all(self, coords: list[tuple[int, ...]]) -> list[bytes | None]:
         return list(await asyncio.gather(*(self._fetch(c) for c in coords)))
 
-    def _fetched(self, coords: list[tuple[int, ...]]) -> list[bytes | None]:
-        """The objects of stored chunks ``coords``, fetched at once."""
+    def _chunks(self, coords: list[tuple[int, ...]]) -> list[np.ndarray | None]:
+        """The stored chunks ``coords``, fetched at once, as read-only views of their bytes."""
         from fsspec.asyn import sync
 
-        return sync(self.fs.loop, self._fetch_all, coords)
-
-    def _chunk(self, data: bytes, out: np.ndarray | None = None) -> np.ndarray:
-        """One stored chunk from its object: a read-only view of raw bytes, or decoded into
-        ``out`` (a whole chunk, C-contiguous) or else a new array."""
-        if self.codec is None:
-            return np.frombuffer(data, self.dtype).reshape(self.layout.chunk_shape)
-        if out is None:
-            out = np.empty(self.layout.chunk_shape, self.dtype)
-        self.codec.decode(data, out=out.reshape(-1).view(np.uint8))
-        return out
+        return [None if data is None else
+                np.frombuffer(data, self.dtype).reshape(self.layout.chunk_shape)
+                for data in sync(self.fs.loop, self._fetch_all, coords)]
 
     def _fill(self, parts: list[Part]) -> None:
-        objects = self._fetched([coords for coords, _, _ in parts])
-        for (_, src, out), data in zip(parts, objects, strict=True):
-            if data is None:
-                out[...] = self.fill_value
-            elif self.codec is not None and self.layout.whole(src) and out.flags.c_contiguous:
-                self._chunk(data, out)  # decoded straight into the task's array
-            else:
-                out[...] = self._chunk(data)[src]
+        chunks = self._chunks([coords for coords, _, _ in parts])
+        for (_, src, out), chunk in zip(parts, chunks, strict=True):
+            out[...] = self.fill_value if chunk is None else chunk[src]
 
     def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
         self._fill([(coords, src, out)])
 
     def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
-        (data,) = self._fetched([coords])
-        if data is None:
+        (chunk,) = self._chunks([coords])
+        if chunk is None:
             return np.full([s.stop - s.start for s in src], self.fill_value, self.dtype)
-        return self._chunk(data)[src]  # a view, no copy
+        return chunk[src]  # a view, no copy
 
 
 def is_s3(url: str) -> bool:
@@ -124,9 +105,8 @@ def is_s3(url: str) -> bool:
 
 def read_streamed(ds: xr.Dataset, url: str, storage_options: Mapping[str, Any] | None,
                   task_bytes: int) -> xr.Dataset:
-    """``ds`` (opened from the Zarr at S3 ``url``) with its unsharded variables, raw or zstd
-    or blosc, read through :class:`ObjectArray`, in the same dask chunks; others are left as
-    they are.
+    """``ds`` (opened from the Zarr at S3 ``url``) with its raw, unsharded variables read
+    through :class:`ObjectArray`, in the same dask chunks; others are left as they are.
 
     >>> import xarray as xr
     >>> ds = xr.Dataset({"a": ("x", [1, 2])})
@@ -142,7 +122,7 @@ def read_streamed(ds: xr.Dataset, url: str, storage_options: Mapping[str, Any] |
     fs, root = url_to_fs(url, **options)
 
     def object_reader(name: str, array: Any, layout: ChunkLayout) -> ObjectArray | None:
-        if layout.shard_shape is not None:
+        if layout.compressor is not None or layout.shard_shape is not None:
             return None
         return ObjectArray(f"{root.rstrip('/')}/{name}", array, layout, fs)
 
