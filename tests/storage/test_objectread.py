@@ -14,7 +14,7 @@ import dask
 import numpy as np
 import pytest
 import xarray as xr
-from wisehub.storage.objectread import ChunkSizeError, read_streamed
+from wisehub.storage.objectread import ChunkSizeError, read_chunk_objects
 from wisehub.storage.s3 import S3Storage, storage_options
 from wisehub.storage.zarrio import open_zarr
 
@@ -48,7 +48,7 @@ def test_raw_chunks_read_back_exactly_in_any_task_grouping(
     options = bucket_store.storage_options
     opened = xr.open_zarr(url, storage_options=options,
                           chunks={} if per_task == "one chunk" else {"frame": 5, "y": 64, "x": 48})
-    ds = read_streamed(opened, url, options, 1 << 20)
+    ds = read_chunk_objects(opened, url, options, 1 << 20)
     assert reader_of(ds) == "ObjectArray"
     assert ds["data"].data.chunks == opened["data"].data.chunks
     with dask.config.set(scheduler="threads"):
@@ -60,7 +60,7 @@ def test_a_task_of_many_chunks_gets_them_in_its_own_array(bucket_store: S3Storag
     data = stack(8)
     url = write(bucket_store, "world/grouped.zarr", data, (1, 64, 48))
     options = bucket_store.storage_options
-    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={"frame": 8}),
+    ds = read_chunk_objects(xr.open_zarr(url, storage_options=options, chunks={"frame": 8}),
                        url, options, 1 << 20)
     assert ds["data"].data.numblocks == (1, 1, 1)  # eight stored chunks, one task
     block = ds["data"].data.blocks[0, 0, 0].compute(scheduler="sync")
@@ -72,7 +72,7 @@ def test_a_task_of_one_chunk_is_a_view_of_its_object(bucket_store: S3Storage) ->
     data = stack(2)
     url = write(bucket_store, "world/views.zarr", data, (1, 64, 48))
     options = bucket_store.storage_options
-    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
+    ds = read_chunk_objects(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
                        1 << 20)
 
     def held(block: np.ndarray) -> np.ndarray:  # inside the task: what the reader handed over
@@ -192,7 +192,7 @@ def test_dask_worker_processes_read_through_their_own_copy_of_the_reader(
     data = stack(6)
     url = write(bucket_store, "world/workers.zarr", data, (1, 64, 48))
     options = bucket_store.storage_options
-    ds = read_streamed(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
+    ds = read_chunk_objects(xr.open_zarr(url, storage_options=options, chunks={}), url, options,
                        1 << 20)
     assert reader_of(ds) == "ObjectArray"
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",

@@ -3,7 +3,7 @@
 After ``start()`` JupyterHub polls the new server's URL with a randomised exponential
 backoff (sleeps drawn up to 0.2, 0.4, 0.8, 1.6, 3.2 s, ...). A server that takes 2.5 s to
 start is noticed anywhere from at once to 1.6 s later: on this kind of machine that made a
-spawn-to-ready 3.3 to 4.9 s for identical spawns, a third of it waiting for the next poll.
+spawn-to-ready 2.7 to 5.4 s for identical spawns, up to half of it waiting for the next poll.
 These spawners watch the server's port themselves, every :data:`POLL_SECONDS`, and return
 as soon as it accepts a connection (or the process has ended), so the hub's first poll
 finds the server up. A refused connection to loopback costs microseconds, not a request.

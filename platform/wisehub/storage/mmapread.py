@@ -43,6 +43,9 @@ import xarray as xr
 
 _EMPTY = np.iinfo(np.uint64).max  # a shard index entry of a chunk that was never written
 
+Part = tuple[tuple[int, ...], tuple[slice, ...], np.ndarray]
+"""What a task reads of one stored chunk: its coordinates, the part of it, and where to."""
+
 
 def is_local(url: str) -> bool:
     """Whether ``url`` is a path on a POSIX filesystem (not an fsspec URL)."""
@@ -167,7 +170,7 @@ class ChunkReader:
         self._fill(parts)
         return out
 
-    def _fill(self, parts: list[tuple[tuple[int, ...], tuple[slice, ...], np.ndarray]]) -> None:
+    def _fill(self, parts: list[Part]) -> None:
         """Write each ``(coords, src, out)``: part ``src`` of stored chunk ``coords``."""
         for coords, src, out in parts:
             self._into(coords, src, out)

@@ -37,7 +37,7 @@ from wisehub.config import get_settings
 from wisehub.settings_types import Purpose
 from wisehub.storage.layoutadvice import apply_layout
 from wisehub.storage.mmapread import is_local, read_in_place
-from wisehub.storage.objectread import is_s3, read_streamed
+from wisehub.storage.objectread import is_s3, read_chunk_objects
 from wisehub.storage.s3 import storage_at
 from wisehub.storage.store import Storage, StoredObject
 from wisehub.storage.zarrwarnings import quiet_zarr_v3_warnings
@@ -148,8 +148,8 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
     if is_local(url):
         ds = read_in_place(ds, url, task_bytes())  # local chunks: no zarr copies
     elif is_s3(url):
-        with quiet_zarr_v3_warnings():  # S3 chunks: fetched into the tasks' arrays
-            ds = read_streamed(ds, url, options, task_bytes())
+        with quiet_zarr_v3_warnings():  # raw S3 chunks: no zarr copies either
+            ds = read_chunk_objects(ds, url, options, task_bytes())
     return load_coords(ds) if small_coords else ds
 
 
