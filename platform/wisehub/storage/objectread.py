@@ -82,9 +82,6 @@ class ObjectArray(ChunkReader):
         for (_, src, out), chunk in zip(parts, chunks, strict=True):
             out[...] = self.fill_value if chunk is None else chunk[src]
 
-    def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
-        self._fill([(coords, src, out)])
-
     def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
         (chunk,) = self._chunks([coords])
         if chunk is None:
@@ -102,7 +99,7 @@ def is_s3(url: str) -> bool:
 
 
 def read_chunk_objects(ds: xr.Dataset, url: str, storage_options: Mapping[str, Any] | None,
-                  task_bytes: int) -> xr.Dataset:
+                       task_bytes: int) -> xr.Dataset:
     """``ds`` (opened from the Zarr at S3 ``url``) with its raw, unsharded variables read
     through :class:`ObjectArray`, in the same dask chunks; others are left as they are.
 
