@@ -239,7 +239,7 @@ def test_a_teacher_submits_one_job_per_pupil_group_and_all_finish(place):
     submitted = [submit("jobs.py:group_work", g, 10 * (i + 1), name=g, backend=teacher)
                  for i, g in enumerate(groups)]
     assert [j.wait(WAIT) for j in submitted] == ["succeeded"] * 4, [
-        (j.error(), j.logs(20)) for j in submitted if j.status() != "succeeded"]
+        (j.status(), j.error, j.logs(20)) for j in submitted if j.status() != "succeeded"]
     assert [j.result() for j in submitted] == [
         {"group": g, "total": sum(range(10 * (i + 1)))} for i, g in enumerate(groups)]
     table = jobs(backend=teacher)._repr_html_()
