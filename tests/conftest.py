@@ -108,6 +108,20 @@ def python_for_everyone() -> None:
     assert not closed, f"other accounts cannot reach this Python through {closed}"
 
 
+@pytest.fixture
+def clock_step(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """``clock_step(seconds)``: what a step of the wall clock (NTP, a laptop's clock set after
+    a suspend) does to psutil in this process. psutil adds the boot time of /proc/stat, which
+    the kernel derives from the wall clock, to every process's start, so it shifts that."""
+    import psutil
+
+    def step(seconds: float) -> None:
+        read = psutil._psplatform.boot_time
+        monkeypatch.setattr(psutil._psplatform, "boot_time", lambda: read() + seconds)
+
+    return step
+
+
 @pytest.fixture(scope="session")
 def hub_settings(data_dir: Path, sample_set: SampleSet) -> Settings:
     """Settings of the session's hub: demo auth, local spawner, the repository's tutorials,

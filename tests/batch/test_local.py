@@ -138,6 +138,24 @@ def test_cancel_stops_the_whole_process_group(place):
         job.result()
 
 
+def test_a_running_job_survives_a_step_of_the_wall_clock(place, clock_step):
+    # Before stamps counted from boot, the job's supervisor looked like another process once
+    # the clock stepped across a second: reading the job marked it failed and killed it.
+    job = submit("jobs.py:sleeper", 300, backend=place.backend())
+    deadline = time.monotonic() + WAIT
+    while "sleeping" not in job.logs():
+        assert job.status() in ("queued", "running") and time.monotonic() < deadline
+        time.sleep(0.2)
+    pgid = job.record().runner["pgid"]
+    clock_step(1.0)
+    try:
+        assert job.status() == "running", job.record().message
+        assert group_alive(pgid)
+    finally:
+        job.cancel()
+    assert job.status() == "cancelled" and not group_alive(pgid)
+
+
 def test_cancelling_a_notebook_job_stops_its_kernel_too(place):
     write_notebook(place.home / "sleepy.ipynb", SLEEPY_PARAMETERS, SLEEPY_BODY)
     job = submit("sleepy.ipynb", seconds=300, backend=place.backend())

@@ -210,3 +210,23 @@ def test_system_users_mode_runs_the_cluster_as_its_owner(other_account):
         asyncio.run(scenario())
     finally:
         shutil.rmtree(open_root, ignore_errors=True)
+
+
+def test_a_step_of_the_wall_clock_ends_no_cluster_and_restarts_no_worker(tmp_path, clock_step):
+    """Before stamps counted from boot, a clock step of a second or more made the scheduler
+    look dead (the cluster was removed) and each worker too (a second one was started)."""
+    async def scenario() -> None:
+        service = ClusterManager(ComputeSettings(poll_interval=3600), tmp_path, UNUSED_HUB)
+        record = await service.create(ADA, ClusterRequest(workers=1,
+                                                          worker_memory=300 * 2**20), job="j")
+        try:
+            workers = dict(record.worker_processes)
+            clock_step(2.0)
+            await service.check_once()
+            assert list(service.records) == [record.id]
+            assert record.worker_processes == workers
+        finally:
+            await service.remove(record, "test over")
+        assert not alive(record.scheduler)
+
+    asyncio.run(scenario())

@@ -1,9 +1,10 @@
-"""Processes of a job: who they are (pid plus start time, so a reused pid is not mistaken for
-them), whether they still run, and stopping a whole process group.
+"""Processes of a job: who they are (pid, process group and a :class:`ProcessStamp` of its
+start, so neither a reused pid nor a change of the wall clock is mistaken for them), whether
+they still run, and stopping a whole process group.
 
 >>> import os
 >>> me = identity(os.getpid())
->>> alive(me), alive({"pid": me["pid"], "started": me["started"] - 100})
+>>> alive(me), alive({**me, "since_boot": me["since_boot"] - 100})
 (True, False)
 """
 
@@ -13,26 +14,27 @@ import os
 import signal
 import time
 from contextlib import suppress
+from dataclasses import asdict
 from typing import Any
 
 import psutil
 
+from wisehub.processes import ProcessStamp
+
 
 def identity(pid: int) -> dict[str, Any]:
-    """``{"pid", "pgid", "started"}`` of a running process."""
-    return {"pid": pid, "pgid": os.getpgid(pid), "started": psutil.Process(pid).create_time()}
+    """``{"pid", "pgid"}`` and the :class:`ProcessStamp` fields of a running process, as kept
+    in a job's record."""
+    return {"pgid": os.getpgid(pid), **asdict(ProcessStamp.of(pid))}
 
 
 def alive(ident: dict[str, Any]) -> bool:
-    """Whether the process ``ident`` describes still runs (and is not a zombie)."""
+    """Whether the process ``ident`` describes still runs (and is not a zombie); records
+    written before stamps had ``since_boot`` are checked by their wall-clock start."""
     if not ident.get("pid"):
         return False
-    try:
-        proc = psutil.Process(int(ident["pid"]))
-        return (abs(proc.create_time() - float(ident["started"])) < 0.05
-                and proc.status() != psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return False
+    return ProcessStamp(int(ident["pid"]), float(ident["started"]), ident.get("since_boot"),
+                        ident.get("boot", "")).running()
 
 
 def group_alive(pgid: int) -> bool:

@@ -28,10 +28,11 @@ from typing import BinaryIO
 import psutil
 
 from wisehub.compute.backend import BackendError
-from wisehub.compute.records import ClusterRecord, Process, RecordStore
+from wisehub.compute.records import ClusterRecord, RecordStore
 from wisehub.compute.security import ClusterCredentials
 from wisehub.hub.credentials import LINEAGE_URL_ENV
 from wisehub.hub.ports import Ports
+from wisehub.processes import ProcessStamp
 
 log = logging.getLogger("wisehub.compute")
 
@@ -61,25 +62,16 @@ def cluster_environment(service_environment: Mapping[str, str]) -> dict[str, str
     return env
 
 
-def alive(process: Process | None) -> bool:
-    """Whether ``process`` still runs (the same process, not a reused pid).
+def alive(process: ProcessStamp | None) -> bool:
+    """Whether ``process`` is recorded and still runs (the same process, not a reused pid).
 
-    >>> alive(Process(os.getpid(), psutil.Process().create_time()))
-    True
-    >>> alive(Process(os.getpid(), 0.0))
-    False
+    >>> alive(ProcessStamp.of(os.getpid())), alive(None)
+    (True, False)
     """
-    if process is None:
-        return False
-    try:
-        found = psutil.Process(process.pid)
-        return (abs(found.create_time() - process.started) < 1
-                and found.status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
+    return process is not None and process.running()
 
 
-def end(processes: list[Process], grace: float = 5) -> None:
+def end(processes: list[ProcessStamp], grace: float = 5) -> None:
     """Terminate ``processes`` (only those still ours), killing what outlives ``grace``."""
     found = []
     for process in processes:
@@ -155,7 +147,7 @@ class LocalBackend:
         entry = pwd.getpwnam(owner)
         return entry.pw_uid, entry.pw_gid
 
-    def _spawn(self, record: ClusterRecord, args: list[str], log_name: str) -> Process:
+    def _spawn(self, record: ClusterRecord, args: list[str], log_name: str) -> ProcessStamp:
         directory = self.directory(record)
         account = self._account(record.owner)
         env = dict(self.environment)
@@ -182,7 +174,7 @@ class LocalBackend:
                                        stdin=subprocess.DEVNULL, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        **kwargs).pid
-        return Process(pid, psutil.Process(pid).create_time())
+        return ProcessStamp.of(pid)
 
     def _tls_args(self, record: ClusterRecord) -> list[str]:
         tls = self.directory(record) / "tls"

@@ -19,14 +19,7 @@ from pathlib import Path
 
 from wisehub.compute.limits import Demand
 from wisehub.compute.security import ClusterCredentials, write_private_json
-
-
-@dataclass
-class Process:
-    """A process the service started: pid and start time (so a reused pid is not ours)."""
-
-    pid: int
-    started: float
+from wisehub.processes import ProcessStamp
 
 
 @dataclass
@@ -45,8 +38,8 @@ class ClusterRecord:
     status: str = "starting"
     address: str | None = None
     dashboard_port: int | None = None
-    scheduler: Process | None = None
-    worker_processes: dict[str, Process] = field(default_factory=dict)
+    scheduler: ProcessStamp | None = None
+    worker_processes: dict[str, ProcessStamp] = field(default_factory=dict)
     job: str | None = None
     """The batch job this cluster belongs to (it does not follow the owner's server)."""
     image: str | None = None
@@ -75,8 +68,8 @@ class ClusterRecord:
         """A record read back from :meth:`RecordStore.save`'s JSON."""
         data = dict(data)
         if data.get("scheduler"):
-            data["scheduler"] = Process(**data["scheduler"])
-        data["worker_processes"] = {k: Process(**v)
+            data["scheduler"] = ProcessStamp(**data["scheduler"])
+        data["worker_processes"] = {k: ProcessStamp(**v)
                                     for k, v in data.get("worker_processes", {}).items()}
         return cls(**data)
 
