@@ -6,14 +6,13 @@ TCP relay on 127.0.0.1 in front of its RGW that cuts the first large response sh
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 
 import dask
 import numpy as np
 import pytest
 import xarray as xr
+from relay import Relay
 from wisehub.storage.objectread import ChunkSizeError, read_chunk_objects
 from wisehub.storage.s3 import S3Storage, storage_options
 from wisehub.storage.zarrio import open_zarr
@@ -120,50 +119,20 @@ def test_compressed_and_sharded_arrays_keep_zarr_s_read(bucket_store: S3Storage)
     np.testing.assert_array_equal(ds["data"].values, data)
 
 
-class CuttingRelay:
+class CuttingRelay(Relay):
     """A TCP relay to RGW that closes the first connection whose response passes ``cut_at``
     bytes, mid-body: what a client sees when a gateway or the network drops a transfer."""
 
     def __init__(self, target_port: int, cut_at: int) -> None:
-        self.target_port, self.cut_at = target_port, cut_at
+        self.cut_at = cut_at
         self.cuts = 0
-        self.loop = asyncio.new_event_loop()
-        self.server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = self.server.sockets[0].getsockname()[1]
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        super().__init__(target_port)
 
-    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, cut: bool):
-            sent = 0
-            while data := await src.read(1 << 16):
-                if cut and self.cuts == 0 and sent + len(data) > self.cut_at:
-                    self.cuts += 1
-                    dst.write(data[: self.cut_at - sent])
-                    await dst.drain()
-                    break
-                dst.write(data)
-                await dst.drain()
-                sent += len(data)
-            for writer in (client_w, server_w):
-                writer.close()
-
-        await asyncio.gather(pipe(client_r, server_w, False), pipe(server_r, client_w, True),
-                             return_exceptions=True)
-
-    async def _shut(self) -> None:
-        self.server.close()
-        for task in asyncio.all_tasks() - {asyncio.current_task()}:
-            task.cancel()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._shut(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+    def from_server(self, request: bytes, sent: int, data: bytes) -> tuple[bytes, bool]:
+        if self.cuts == 0 and sent + len(data) > self.cut_at:
+            self.cuts += 1
+            return data[:self.cut_at - sent], True
+        return data, False
 
 
 @pytest.fixture

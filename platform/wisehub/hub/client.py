@@ -127,6 +127,10 @@ class HubClient:
             return await kernel.run(code, timeout)
 
 
+RECONNECTS = 3
+"""How often :meth:`Kernel.run` connects again to a kernel websocket that broke."""
+
+
 class Kernel:
     """A kernel on a user server, driven over its websocket."""
 
@@ -136,45 +140,104 @@ class Kernel:
     async def run(self, code: str, timeout: float = 120) -> str:
         """Execute ``code``; return what it printed (and its result's text).
 
+        A websocket that breaks while the code runs (the network, a proxy, a frame the client
+        cannot read) is connected again with the same session, as JupyterLab does, and the
+        server replays what the kernel sent meanwhile. If output was lost with the broken
+        connection, :class:`HubError` says so; the code is never run twice.
+
         Raises :class:`KernelError` with the traceback if the code fails.
         """
-        return await asyncio.wait_for(self._execute(code), timeout)
+        return await asyncio.wait_for(_Execution(self, code).run(), timeout)
 
-    async def _execute(self, code: str) -> str:
-        session = self.hub._session
+
+def _message(session_id: str, msg_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "",
+                       "session": session_id, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}
+
+
+class _Execution:
+    """One ``execute_request`` and the messages that answer it, over as many connections of
+    the kernel websocket as it takes."""
+
+    def __init__(self, kernel: Kernel, code: str) -> None:
+        self.kernel = kernel
+        self.session_id = uuid.uuid4().hex  # the server buffers and replays by this id
+        self.request = _message(self.session_id, "execute_request", {
+            "code": code, "silent": False, "store_history": False, "user_expressions": {},
+            "allow_stdin": False})
+        self.out: list[str] = []
+        self.sent = False
+        self.probe: str | None = None  # a kernel_info_request sent after a reconnect
+
+    async def run(self) -> str:
+        """Send the request; the output once the kernel is idle again."""
+        hub = self.kernel.hub
+        url = (hub.url.replace("http", "ws", 1) + self.kernel.path
+               + f"/channels?session_id={self.session_id}")
+        headers = {"Authorization": f"token {self.kernel.token or hub.token}"}
+        broken = ""
+        for attempt in range(RECONNECTS + 1):
+            if attempt:
+                await asyncio.sleep(0.2 * 2 ** attempt)
+            try:
+                if (done := await self._connection(url, headers)) is not None:
+                    return done
+                broken = "closed by the server"
+            except aiohttp.ClientError as err:
+                if not self.sent:  # nothing was sent: a refused connection is the answer
+                    raise
+                broken = repr(err)
+        raise HubError(f"the kernel websocket broke {RECONNECTS + 1} times before the code "
+                       f"finished (last: {broken})")
+
+    async def _connection(self, url: str, headers: dict[str, str]) -> str | None:
+        """One connection: the output if the execution ended on it, None if it broke."""
+        session = self.kernel.hub._session
         assert session is not None
-        url = self.hub.url.replace("http", "ws", 1) + self.path + "/channels"
-        msg_id = uuid.uuid4().hex
-        request = {
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }
-        out: list[str] = []
-        headers = {"Authorization": f"token {self.token or self.hub.token}"}
-        # No permessage-deflate: aiohttp 3.14 drops a compressed frame that follows the
-        # server's ping ("Received frame with non-zero reserved bits", aio-libs/aiohttp#13274),
-        # and on a hub's loopback or LAN compression saves nothing.
+        # No permessage-deflate: aiohttp 3.14 dropped a compressed frame that follows the
+        # server's ping (aio-libs/aiohttp#13274), and on a loopback or LAN compression saves
+        # nothing.
         async with session.ws_connect(url, headers=headers, compress=0) as ws:
-            await ws.send_json(request)
+            if not self.sent:
+                await ws.send_json(self.request)
+                self.sent = True
+            else:
+                # The shell answers in order: once this request's status is idle, every
+                # message of the execution has been sent, replayed or lost.
+                probe = _message(self.session_id, "kernel_info_request", {})
+                self.probe = probe["header"]["msg_id"]
+                await ws.send_json(probe)
             async for frame in ws:
+                if frame.type == aiohttp.WSMsgType.ERROR:  # a frame it could not read
+                    raise aiohttp.ClientPayloadError(repr(frame.data))
                 if frame.type != aiohttp.WSMsgType.TEXT:
-                    raise HubError(f"the kernel websocket failed: {frame.type.name} {frame.data!r}")
-                msg = json.loads(frame.data)
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind, content = msg["msg_type"], msg["content"]
-                if kind == "stream":
-                    out.append(content["text"])
-                elif kind in ("execute_result", "display_data"):
-                    out.append(content["data"].get("text/plain", "") + "\n")
-                elif kind == "error":
-                    raise KernelError(ANSI.sub("", "\n".join(content["traceback"])))
-                elif kind == "status" and content["execution_state"] == "idle":
-                    return "".join(out)
-        raise HubError("the kernel websocket closed before the code finished")
+                    raise HubError(f"the kernel websocket sent {frame.type.name} "
+                                   f"{frame.data!r}")
+                if (done := self._take(json.loads(frame.data))) is not None:
+                    return done
+        return None
+
+    def _take(self, msg: dict[str, Any]) -> str | None:
+        """Handle one message; the output once the execution is over, else None."""
+        parent = msg.get("parent_header", {}).get("msg_id")
+        kind, content = msg["msg_type"], msg["content"]
+        idle = kind == "status" and content["execution_state"] == "idle"
+        if parent == self.probe and idle:
+            raise HubError("the kernel websocket broke while the code ran and part of its "
+                           f"output was lost with it (received: {''.join(self.out)!r}); the "
+                           "code ran to its end, and was not run again")
+        if parent != self.request["header"]["msg_id"]:
+            return None
+        if kind == "stream":
+            self.out.append(content["text"])
+        elif kind in ("execute_result", "display_data"):
+            self.out.append(content["data"].get("text/plain", "") + "\n")
+        elif kind == "error":
+            raise KernelError(ANSI.sub("", "\n".join(content["traceback"])))
+        elif idle:
+            return "".join(self.out)
+        return None
 
 
 @asynccontextmanager
