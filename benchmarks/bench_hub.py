@@ -3,7 +3,8 @@
 1. spawn-to-ready: POST a user's server until the hub reports it ready (median of repeats);
 2. login-to-first-kernel-result: the login form, spawn, a new kernel, `print(1 + 1)`;
 3. N simulated users (default 50) doing 2. concurrently: errors, p50/p95 of the per-user time,
-   and the peak RSS of the hub, the proxy and the hub services (not the user servers);
+   the peak RSS of the hub, the proxy and the hub services (not the user servers), and how
+   often the client connected a broken kernel websocket again (``HubClient.reconnects``);
 4. stop time: what ``wisehub up`` does on Ctrl-C (:func:`wisehub.hub.launcher.stop`: the hub
    stops its services, proxy and servers, then leftovers are ended) until no process of the
    hub's tree is left, with no user servers (every repeat, a fresh hub) and with the N users'
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import suppress
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from wisehub.hub.ports import free_port
 
 PASSWORD = "bench-password"
 TIMEOUT = 600
+RECONNECTS: Counter[str] = Counter()  # per hub URL: kernel websockets connected again
 PLAIN_CONFIG = """\
 import sys
 c.JupyterHub.bind_url = "{url}"
@@ -101,6 +104,7 @@ async def login_to_result(hub: RunningHub, user: str, stop_after: bool = True) -
         await api.spawn(user, timeout=TIMEOUT)
         output = await api.run_code(user, "print(1 + 1)", timeout=TIMEOUT)
         elapsed = time.perf_counter() - t0
+        RECONNECTS[hub.url] += api.reconnects
         if output.strip() != "2":
             raise RuntimeError(f"{user}'s kernel printed {output!r}")
         if stop_after:
@@ -224,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
         summary = (f"p50 {pct(times, 50):6.1f} s  p95 {pct(times, 95):6.1f} s"
                    if times else "no successful user")
         print(f"{args.users} users, {name:8s} errors {errors}  {summary}  "
-              f"peak RSS (hub+proxy+services) {peak / 2**20:6.0f} MiB")
+              f"peak RSS (hub+proxy+services) {peak / 2**20:6.0f} MiB  "
+              f"kernel websocket reconnects {RECONNECTS[hubs[name].url]}")
     w, p = crowds["wisehub"][2], crowds["plain"][2]
     print(f"peak RSS ratio wisehub/plain {w / p:.2f} (goal ≤ 1.2)")
     if crowds["wisehub"][0] and crowds["plain"][0]:

@@ -82,6 +82,7 @@ def run_through(hub: RunningHub, relay: BreakingRelay, tag: str) -> tuple[str | 
                                                                     timeout=60)
                     except HubError as err:
                         outcome = err
+                assert relayed.reconnects == 1
                 written = await api.run_code(user, f"print(open('ran-{tag}.txt').read())")
             finally:
                 await api.stop(user)

@@ -43,6 +43,7 @@ class HubClient:
     def __init__(self, url: str, token: str) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.token = token
+        self.reconnects = 0  # kernel websockets connected again after a break (Kernel.run)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HubClient:
@@ -179,6 +180,7 @@ class _Execution:
         broken = ""
         for attempt in range(RECONNECTS + 1):
             if attempt:
+                hub.reconnects += 1
                 await asyncio.sleep(0.2 * 2 ** attempt)
             try:
                 if (done := await self._connection(url, headers)) is not None:
