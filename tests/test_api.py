@@ -14,9 +14,9 @@ from types import ModuleType
 import wisehub as wh
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-# The console entry point, and modules whose public names wh re-exports (wh.SettingsError) or
-# that only the settings use.
-INTERNAL = {"cli", "errors", "lazy", "settings_types"}
+# The console entry point, modules whose public names wh re-exports (wh.SettingsError) or
+# that only the settings use, and the process records batch and compute share.
+INTERNAL = {"cli", "errors", "lazy", "processes", "settings_types"}
 
 
 def test_all_and_dir_list_every_subpackage_and_public_name() -> None:
