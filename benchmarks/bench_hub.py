@@ -13,7 +13,8 @@
 Both hubs use a shared-password login and JupyterHub's SimpleLocalProcessSpawner; wisehub's
 subclass (``wisehub.hub.spawners``) returns from ``start()`` once the server listens, where the
 plain hub finds it up at its next randomised backoff poll. The plain hub has no
-profiles, workspaces, tutorials, culler or share sync. wisehub's hub hosts its services (idle
+profiles, workspaces, tutorials, culler or share sync, and its kernels use loopback TCP ports
+(Jupyter's default; wisehub's use Unix sockets, see ``wisehub.hub.singleuser``). wisehub's hub hosts its services (idle
 culler, share sync, compute, publishing) in its own process (``wisehub.hub.app``), so its RSS
 figure counts them inside the hub's. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
 
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -182,33 +184,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the single-user runs")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
-        starts = {"plain": start_plain, "wisehub": start_wisehub}  # references first
-        idle_stop: dict[str, list[float]] = {k: [] for k in starts}
-        for i in range(args.repeats):
-            progress(f"stop with no user servers, repeat {i + 1} of {args.repeats}")
-            for name, begin in starts.items():
-                idle_stop[name].append(timed_stop(begin(Path(tmp, f"idle-{name}-{i}"))))
-        plain, ours = start_plain(Path(tmp, "plain")), start_wisehub(Path(tmp, "wisehub"))
-        busy_stop: dict[str, float] = {}
-        try:
-            hubs = {"plain": plain, "wisehub": ours}
-            spawn = {k: [] for k in hubs}
-            first = {k: [] for k in hubs}
-            for i in range(args.repeats):  # alternate, so drift in machine load hits both
-                progress(f"single-user runs, repeat {i + 1} of {args.repeats}")
-                for name, hub in hubs.items():
-                    spawn[name].append(asyncio.run(spawn_to_ready(hub, f"spawn{i}")))
-                    first[name].append(asyncio.run(login_to_result(hub, f"first{i}")))
-            crowds = {}
+    tmp = tempfile.mkdtemp(prefix="bench-hub-")  # kept, with the hubs' logs, if a user failed
+    starts = {"plain": start_plain, "wisehub": start_wisehub}  # references first
+    idle_stop: dict[str, list[float]] = {k: [] for k in starts}
+    for i in range(args.repeats):
+        progress(f"stop with no user servers, repeat {i + 1} of {args.repeats}")
+        for name, begin in starts.items():
+            idle_stop[name].append(timed_stop(begin(Path(tmp, f"idle-{name}-{i}"))))
+    plain, ours = start_plain(Path(tmp, "plain")), start_wisehub(Path(tmp, "wisehub"))
+    busy_stop: dict[str, float] = {}
+    try:
+        hubs = {"plain": plain, "wisehub": ours}
+        spawn = {k: [] for k in hubs}
+        first = {k: [] for k in hubs}
+        for i in range(args.repeats):  # alternate, so drift in machine load hits both
+            progress(f"single-user runs, repeat {i + 1} of {args.repeats}")
             for name, hub in hubs.items():
-                progress(f"{args.users} concurrent users on {name}")
-                crowds[name] = asyncio.run(crowd(hub, "crowd", args.users))
-                progress(f"stopping {name} with {args.users} user servers running")
-                busy_stop[name] = timed_stop(hub)
-        finally:
-            stop(plain)
-            stop(ours)
+                spawn[name].append(asyncio.run(spawn_to_ready(hub, f"spawn{i}")))
+                first[name].append(asyncio.run(login_to_result(hub, f"first{i}")))
+        crowds = {}
+        for name, hub in hubs.items():
+            progress(f"{args.users} concurrent users on {name}")
+            crowds[name] = asyncio.run(crowd(hub, "crowd", args.users))
+            progress(f"stopping {name} with {args.users} user servers running")
+            busy_stop[name] = timed_stop(hub)
+    finally:
+        stop(plain)
+        stop(ours)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"hub benchmark on {os.cpu_count()} CPUs ({args.repeats} repeats, {args.users} users),"
           f" load average {load}")
@@ -235,6 +237,10 @@ def main(argv: list[str] | None = None) -> None:
     if crowds["wisehub"][0] and crowds["plain"][0]:
         ratio = pct(crowds["wisehub"][0], 95) / pct(crowds["plain"][0], 95)
         print(f"p95 ratio wisehub/plain {ratio:.2f}")
+    if any(errors for _, errors, _ in crowds.values()):
+        print(f"the hubs' logs of this run are kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
