@@ -14,9 +14,10 @@ Both hubs use a shared-password login and JupyterHub's SimpleLocalProcessSpawner
 subclass (``wisehub.hub.spawners``) returns from ``start()`` once the server listens, where the
 plain hub finds it up at its next randomised backoff poll. The plain hub has no
 profiles, workspaces, tutorials, culler or share sync, and its kernels use loopback TCP ports
-(Jupyter's default; wisehub's use Unix sockets, see ``wisehub.hub.singleuser``). wisehub's hub hosts its services (idle
-culler, share sync, compute, publishing) in its own process (``wisehub.hub.app``), so its RSS
-figure counts them inside the hub's. Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
+(Jupyter's default; wisehub's use Unix sockets, see ``wisehub.hub.singleuser``). wisehub's
+hub hosts its services (idle culler, share sync, compute, publishing) in its own process
+(``wisehub.hub.app``), so its RSS figure counts them inside the hub's.
+Goals: ratios ≤ 1.1 (times), ≤ 1.2 (RSS).
 
     python benchmarks/bench_hub.py [--users 50] [--repeats 3]
 """
