@@ -168,8 +168,10 @@ def crowd_summary(runs: list[tuple[list[float], int, int]]) -> tuple[int, float,
     """Repeats of :func:`crowd` as (errors in all, median p50, median p95, median peak RSS);
     a repeat in which no user succeeded counts its errors only."""
     timed = [times for times, _, _ in runs if times]
-    middle = (lambda q: statistics.median(pct(t, q) for t in timed)) if timed else (
-        lambda q: float("nan"))
+
+    def middle(q: int) -> float:
+        return statistics.median(pct(t, q) for t in timed) if timed else float("nan")
+
     return (sum(errors for _, errors, _ in runs), middle(50), middle(95),
             statistics.median(peak for _, _, peak in runs))
 
