@@ -18,7 +18,7 @@ from wisehub.hub.launcher import RunningHub
 pytestmark = pytest.mark.hub
 
 # In the kernel: how its server connected it, and where its runtime directory is. (A kernel
-# may still listen on a TCP port it binds itself, as port 0, for its debugger: that cannot race.)
+# may still listen on a TCP port it binds itself, as port 0; that cannot race.)
 KERNEL_CODE = """
 import json, os, stat
 from ipykernel.connect import get_connection_info
