@@ -1,11 +1,14 @@
 """Raw Zarr chunks read from a real Ceph RGW straight into the tasks' arrays (objectread).
 
-Starts: the session's single-node Ceph (tests/conftest.py) and, for the broken-body test, a
-TCP relay on 127.0.0.1 in front of its RGW that cuts the first large response short.
+Starts: the session's single-node Ceph (tests/conftest.py) and, for the broken-body and
+read-ahead tests, a TCP relay on 127.0.0.1 in front of its RGW, which cuts the first large
+response short or records the requests that pass.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 
 import dask
@@ -13,6 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from relay import Relay
+from wisehub.storage import objectread
 from wisehub.storage.objectread import ChunkSizeError, read_chunk_objects
 from wisehub.storage.s3 import S3Storage, storage_options
 from wisehub.storage.zarrio import open_zarr
@@ -171,3 +175,111 @@ def test_dask_worker_processes_read_through_their_own_copy_of_the_reader(
         workers = set(client.scheduler_info()["workers"])
     assert tasks.data and {task["worker"] for task in tasks.data} <= workers  # not here
     assert total == pytest.approx(data.sum(dtype="f8"), rel=1e-12)
+
+
+@pytest.fixture
+def recording_relay(ceph) -> Iterator[Relay]:
+    """A relay that passes everything and keeps each connection's requests."""
+    relay = Relay(int(ceph.endpoint_url.rsplit(":", 1)[1]))
+    yield relay
+    relay.close()
+
+
+def chunk_gets(relay: Relay) -> list[int]:
+    """The frames whose chunk object was fetched through ``relay``, in no particular order."""
+    sent = b"".join(bytes(request) for request in relay.requests)
+    return sorted(int(frame) for frame in re.findall(rb"GET /[^ ]*/data/c/(\d+)/0/0 ", sent))
+
+
+def gets_reach(relay: Relay, expected: list[int]) -> list[int]:
+    """:func:`chunk_gets` once it is ``expected`` (fetches ahead run in the background), or
+    as it stands after 10 s."""
+    deadline = time.monotonic() + 10
+    while (seen := chunk_gets(relay)) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seen
+
+
+def through(relay: Relay, ceph, url: str, chunks: dict[str, int]) -> xr.Dataset:
+    """The store at ``url`` read through ``relay``, in dask ``chunks``, with the object reader."""
+    options = storage_options(f"http://127.0.0.1:{relay.port}", ceph.admin)
+    ds = read_chunk_objects(xr.open_zarr(url, storage_options=options, chunks=chunks), url,
+                            options, 1 << 20)
+    assert reader_of(ds) == "ObjectArray"
+    return ds
+
+
+def test_a_scan_of_one_chunk_tasks_has_more_gets_in_flight_than_threads(
+        bucket_store: S3Storage, ceph, recording_relay: Relay,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3fs
+
+    data = stack(12)
+    url = write(bucket_store, "world/ahead.zarr", data, (1, 64, 48))
+    ds = through(recording_relay, ceph, url, {})
+    in_flight, peak = 0, 0
+    fetch = s3fs.S3FileSystem._cat_file
+
+    async def counted(fs: s3fs.S3FileSystem, path: str, *args, **kwargs) -> bytes:
+        nonlocal in_flight, peak  # every call runs on s3fs's one event loop
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await fetch(fs, path, *args, **kwargs)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_cat_file", counted)  # s3fs's GET, still made
+    with dask.config.set(scheduler="threads", num_workers=2):
+        np.testing.assert_array_equal(ds["data"].values, data)
+    assert chunk_gets(recording_relay) == list(range(12))  # each chunk fetched once
+    assert peak > 2  # two threads alone keep two GETs in flight
+
+
+def test_a_lone_read_fetches_its_chunk_only_and_a_run_the_chunks_after_it(
+        bucket_store: S3Storage, ceph, recording_relay: Relay) -> None:
+    data = stack(12)
+    url = write(bucket_store, "world/run.zarr", data, (1, 64, 48))
+    ds = through(recording_relay, ceph, url, {})
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(ds["data"][4].values, data[4])
+        assert chunk_gets(recording_relay) == [4]
+        np.testing.assert_array_equal(ds["data"][5].values, data[5])
+        assert gets_reach(recording_relay, list(range(4, 12))) == list(range(4, 12))  # 6-11 ahead
+        np.testing.assert_array_equal(ds["data"][6:12].values, data[6:12])
+        assert chunk_gets(recording_relay) == list(range(4, 12))  # taken, not fetched again
+        grouped = through(recording_relay, ceph, url, {"frame": 2})
+        np.testing.assert_array_equal(grouped["data"][0:4].values, data[0:4])
+    assert chunk_gets(recording_relay) == [0, 1, 2, 3, *range(4, 12)]  # tasks of two: no more
+
+
+def test_chunks_fetched_ahead_and_not_taken_are_dropped(
+        bucket_store: S3Storage, ceph, recording_relay: Relay,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(objectread, "READ_AHEAD_SECONDS", 0.3)
+    data = stack(8)
+    url = write(bucket_store, "world/dropped.zarr", data, (1, 64, 48))
+    ds = through(recording_relay, ceph, url, {})
+    with dask.config.set(scheduler="sync"):
+        for frame in (0, 1):  # 1 after 0: fetches 2 to 7 ahead
+            np.testing.assert_array_equal(ds["data"][frame].values, data[frame])
+        assert gets_reach(recording_relay, list(range(8))) == list(range(8))
+        time.sleep(1.5)  # they are dropped 0.3 s after they arrive
+        np.testing.assert_array_equal(ds["data"][2].values, data[2])
+    again = [0, 1, *sorted(2 * list(range(2, 8)))]  # 2 fetched again, and 3 to 7 ahead again
+    assert gets_reach(recording_relay, again) == again
+
+
+def test_a_bad_chunk_fetched_ahead_fails_the_read_that_takes_it(
+        bucket_store: S3Storage, ceph, recording_relay: Relay) -> None:
+    data = stack(6)
+    url = write(bucket_store, "world/bad-ahead.zarr", data, (1, 64, 48))
+    bucket_store.fs.pipe_file(f"{url.removeprefix('s3://')}/data/c/3/0/0", b"\0" * 100)
+    ds = through(recording_relay, ceph, url, {})
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(ds["data"][1].values, data[1])
+        np.testing.assert_array_equal(ds["data"][2].values, data[2])  # 3 to 5 fetched ahead
+        assert gets_reach(recording_relay, [1, 2, 3, 4, 5]) == [1, 2, 3, 4, 5]
+        with pytest.raises(ChunkSizeError, match=r"data/c/3/0/0 holds 100 bytes"):
+            ds["data"][3].load()
+        np.testing.assert_array_equal(ds["data"][4:6].values, data[4:6])
