@@ -34,6 +34,9 @@ What closed the gap (first measured at 0.57 for writes and 0.40 for reads):
 * reads: s3fs fetched each chunk with a HEAD before its GET (its per-object concurrency,
   ``max_concurrency`` > 1); wisehub's storage options and catalogue entries set it to 1,
   as Zarr already fetches chunks in parallel;
+* reads: dask's local scheduler runs one task per core, so a scan of one-chunk tasks had two
+  GETs in flight (0.86 of the raw read, which has all 32); the object reader now fetches
+  ahead of a run of chunks (``wisehub.storage.readahead``);
 * writes: dask's local scheduler had one thread per core, so two PUTs were in flight;
   every staged write to object storage now runs with 16 threads (``Storage.staged``);
 * the rig: the dev Ceph's RGW quota-sync threads spun (intervals of 0) and an idle RGW
