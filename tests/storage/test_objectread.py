@@ -283,3 +283,16 @@ def test_a_bad_chunk_fetched_ahead_fails_the_read_that_takes_it(
         with pytest.raises(ChunkSizeError, match=r"data/c/3/0/0 holds 100 bytes"):
             ds["data"][3].load()
         np.testing.assert_array_equal(ds["data"][4:6].values, data[4:6])
+
+
+def test_open_zarr_reads_the_store_s_metadata_once(bucket_store: S3Storage, ceph,
+                                                  recording_relay: Relay) -> None:
+    data = stack(4)
+    url = write(bucket_store, "world/metadata-once.zarr", data, (1, 64, 48))
+    options = storage_options(f"http://127.0.0.1:{recording_relay.port}", ceph.admin)
+    ds = open_zarr(url, options)
+    assert reader_of(ds) == "ObjectArray"
+    sent = b"".join(bytes(request) for request in recording_relay.requests)
+    assert re.findall(rb"(GET|HEAD) /[^ ]*metadata-once\.zarr/([^ ]*zarr\.json) ", sent) == [
+        (b"GET", b"zarr.json")]  # the root's, holding every array's (consolidated)
+    np.testing.assert_array_equal(ds["data"].values, data)

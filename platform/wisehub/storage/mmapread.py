@@ -345,11 +345,13 @@ def with_readers(ds: xr.Dataset, group: Any, reader_for: ReaderFor,
     return ds.assign(replaced) if replaced else ds
 
 
-def read_in_place(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
+def read_in_place(ds: xr.Dataset, path: str, task_bytes: int, *,
+                  group: Any = None) -> xr.Dataset:
     """``ds`` (opened from the local Zarr at ``path``) with its dask-backed variables read
     without zarr's copies: raw ones through :class:`MappedArray` (tasks over ``task_bytes``
     become bands of rows, :func:`banded`), zstd/blosc ones through :class:`DecodedArray` in
-    the same dask chunks; others are left as they are.
+    the same dask chunks; others are left as they are. ``group``, the store's root zarr
+    group if already open, saves reading its metadata again.
     """
     import zarr
 
@@ -361,4 +363,6 @@ def read_in_place(ds: xr.Dataset, path: str, task_bytes: int) -> xr.Dataset:
         kind = MappedArray if layout.compressor is None else DecodedArray
         return kind(os.path.join(root, name), array, layout)
 
-    return with_readers(ds, zarr.open_group(root, mode="r"), local_reader, task_bytes)
+    if group is None:
+        group = zarr.open_group(root, mode="r")
+    return with_readers(ds, group, local_reader, task_bytes)

@@ -164,9 +164,10 @@ def is_s3(url: str) -> bool:
 
 
 def read_chunk_objects(ds: xr.Dataset, url: str, storage_options: Mapping[str, Any] | None,
-                       task_bytes: int) -> xr.Dataset:
+                       task_bytes: int, *, group: Any = None) -> xr.Dataset:
     """``ds`` (opened from the Zarr at S3 ``url``) with its raw, unsharded variables read
     through :class:`ObjectArray`, in the same dask chunks; others are left as they are.
+    ``group``, the store's root zarr group if already open, saves reading its metadata again.
 
     >>> import xarray as xr
     >>> ds = xr.Dataset({"a": ("x", [1, 2])})
@@ -186,5 +187,6 @@ def read_chunk_objects(ds: xr.Dataset, url: str, storage_options: Mapping[str, A
             return None
         return ObjectArray(f"{root.rstrip('/')}/{name}", array, layout, fs)
 
-    group = zarr.open_group(url, mode="r", storage_options=options or None)
+    if group is None:
+        group = zarr.open_group(url, mode="r", storage_options=options or None)
     return with_readers(ds, group, object_reader, task_bytes)

@@ -113,9 +113,39 @@ def load_coords(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
-def stored_layout(url: str, storage_options: Mapping[str, Any] | None = None) -> xr.Dataset:
+def root_group(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """The root group of the Zarr store at ``url``, opened read-only: one read of its
+    (consolidated) metadata, which every later step of an open reuses.
+
+    >>> import numpy as np, tempfile, xarray as xr
+    >>> url = tempfile.mkdtemp() + "/root.zarr"
+    >>> _ = xr.Dataset({"a": ("x", np.arange(6))}).to_zarr(url)
+    >>> root_group(url)["a"].shape
+    (6,)
+    """
+    import zarr
+
+    where = url.removeprefix("file://") if is_local(url) else url
+    with quiet_zarr_v3_warnings():
+        return zarr.open_group(where, mode="r", storage_options=dict(storage_options or {})
+                               or None)
+
+
+def _dataset(url: str, group: Any, chunks: Mapping[str, int] | None) -> xr.Dataset:
+    """``group`` (the root of the store at ``url``) as a Dataset, without reading metadata
+    again; ``chunks=None``: lazy but without dask."""
+    from xarray.backends import ZarrStore
+
+    with quiet_zarr_v3_warnings():
+        return xr.open_dataset(url, engine="zarr", chunks=chunks,
+                               store=ZarrStore(group, mode="r"))
+
+
+def stored_layout(url: str, storage_options: Mapping[str, Any] | None = None, *,
+                  group: Any = None) -> xr.Dataset:
     """A Zarr store's variables as stored, without dask: their ``encoding`` gives the stored
-    chunks (what :func:`read_chunks` groups). Reads metadata only.
+    chunks (what :func:`read_chunks` groups). Reads metadata only, and none if its
+    :func:`root_group` is given.
 
     >>> import numpy as np, tempfile, xarray as xr
     >>> url = tempfile.mkdtemp() + "/layout.zarr"
@@ -123,17 +153,16 @@ def stored_layout(url: str, storage_options: Mapping[str, Any] | None = None) ->
     >>> stored_layout(url)["a"].encoding["chunks"]
     (2,)
     """
-    with quiet_zarr_v3_warnings():
-        return xr.open_zarr(url, storage_options=dict(storage_options or {}) or None,
-                            chunks=None)
+    return _dataset(url, root_group(url, storage_options) if group is None else group, None)
 
 
 def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
               small_coords: bool = False) -> xr.Dataset:
     """A Zarr store as a lazy, dask-backed Dataset chunked by :func:`read_chunks`.
 
-    ``small_coords=True`` also loads the 1-D coordinates (:func:`load_coords`), as selecting
-    frames by header keyword needs.
+    The store's metadata are read once (:func:`root_group`). ``small_coords=True`` also
+    loads the 1-D coordinates (:func:`load_coords`), as selecting frames by header keyword
+    needs.
 
     >>> import numpy as np, tempfile, xarray as xr
     >>> url = tempfile.mkdtemp() + "/io.zarr"
@@ -142,14 +171,13 @@ def open_zarr(url: str, storage_options: Mapping[str, Any] | None = None, *,
     3
     """
     options = dict(storage_options or {}) or None
-    chunks = read_chunks(stored_layout(url, options))
-    with quiet_zarr_v3_warnings():
-        ds = xr.open_zarr(url, storage_options=options, chunks=chunks)
+    group = root_group(url, options)
+    ds = _dataset(url, group, read_chunks(stored_layout(url, group=group)))
     if is_local(url):
-        ds = read_in_place(ds, url, task_bytes())  # local chunks: no zarr copies
+        ds = read_in_place(ds, url, task_bytes(), group=group)  # local chunks: no zarr copies
     elif is_s3(url):
         with quiet_zarr_v3_warnings():  # raw S3 chunks: no zarr copies either
-            ds = read_chunk_objects(ds, url, options, task_bytes())
+            ds = read_chunk_objects(ds, url, options, task_bytes(), group=group)
     return load_coords(ds) if small_coords else ds
 
 
