@@ -5,8 +5,7 @@ many reads in flight. :class:`ScanTracker` watches the single chunks a reader is
 numbered in C order over the chunk grid. A chunk asked for next to one already read starts a
 run in that direction (dask's order often walks an array backwards, in runs), and the tracker
 names the next chunks of the run, up to the array's end or the first chunk this scan has
-read. Asking again for a
-chunk this scan has read starts a new scan.
+read. Asking again for a chunk this scan has read starts a new scan.
 
 >>> tracker = ScanTracker(count=10, ahead=3)
 >>> tracker.ahead_of(9)  # a lone read: nothing ahead
