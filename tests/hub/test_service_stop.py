@@ -92,6 +92,34 @@ def test_service_stops_on_the_first_signal(tmp_path: Path, service: str, signum:
     assert "Traceback" not in output
 
 
+SIGNALLED_WHILE_STARTING = """
+import asyncio, logging, os, signal, sys
+from wisehub.hub.hosted import HostedService, ServiceIdentity, serve_alone
+
+class SignalledWhileStarting(HostedService):
+    identity = ServiceIdentity.new("late", "http://127.0.0.1:1",
+                                   hub_api_url="http://127.0.0.1:1/hub/api")
+
+    async def listen(self):  # the port is open: the hub may stop the service from now on
+        os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+        await asyncio.sleep(0.2)
+
+logging.basicConfig(level=logging.INFO)
+asyncio.run(serve_alone(SignalledWhileStarting()))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_sent_while_a_service_starts_stops_it_once_started(signum: int) -> None:
+    """The race CI met: the compute service listened, the test sent SIGINT at once, and the
+    service, whose handlers came only after it started, never heard it (SIGINT ignored)."""
+    proc = subprocess.run([sys.executable, "-c", SIGNALLED_WHILE_STARTING, signum.name],
+                          capture_output=True, text=True, timeout=30,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.returncode == 0, proc.stderr
+    assert "late running" in proc.stderr and "late stopped" in proc.stderr
+
+
 def _ignores_sigint(pid: int) -> bool:
     """Whether process ``pid`` has SIGINT ignored (``SigIgn`` in /proc/<pid>/status)."""
     status = Path(f"/proc/{pid}/status").read_text()

@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wisehub.hub.stopping import until_stop_signal
+from wisehub.hub.stopping import stop_signals
 
 if TYPE_CHECKING:
     from jupyterhub.services.auth import HubOAuth
@@ -127,10 +127,12 @@ class PollingService(HostedService, ABC):
 
 
 async def serve_alone(service: HostedService) -> None:
-    """Run ``service`` in this process until SIGINT or SIGTERM (a managed service)."""
-    await service.listen()
-    await service.run()
-    log.info("%s running", service.identity.name)
-    await until_stop_signal()
+    """Run ``service`` in this process until SIGINT or SIGTERM (a managed service); a signal
+    that arrives while it starts stops it once it has started."""
+    with stop_signals() as stop:
+        await service.listen()
+        await service.run()
+        log.info("%s running", service.identity.name)
+        await stop.wait()
     await service.stop()
     log.info("%s stopped", service.identity.name)

@@ -9,18 +9,26 @@ ignored, and Python's default SIGINT handling is then off; a service listening o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-async def until_stop_signal() -> None:
-    """Wait in the running event loop until SIGINT or SIGTERM arrives (a tornado service).
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event set at the first SIGINT or SIGTERM that arrives inside the block, which must
+    run in the event loop (a tornado service). Enter it before the service listens: a signal
+    sent once the port is open (a hub stopping a service it has just started) must not be
+    lost while the service finishes starting.
 
     >>> import asyncio, os, signal
     >>> async def stopped() -> str:
-    ...     asyncio.get_running_loop().call_later(0.1, os.kill, os.getpid(), signal.SIGTERM)
-    ...     await until_stop_signal()
+    ...     with stop_signals() as stop:
+    ...         os.kill(os.getpid(), signal.SIGTERM)  # before anything waits for it
+    ...         await asyncio.sleep(0.1)
+    ...         await stop.wait()
     ...     return "stopped"
     >>> asyncio.run(stopped())
     'stopped'
@@ -30,7 +38,7 @@ async def until_stop_signal() -> None:
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
