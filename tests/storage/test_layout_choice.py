@@ -12,7 +12,7 @@ import xarray as xr
 import zarr
 from wisehub.config import Settings, get_settings
 from wisehub.storage.layoutadvice import apply_layout, choose_layout
-from wisehub.storage.mmapread import DecodedArray, chunk_layout
+from wisehub.storage.mmapread import ChunkDecodeError, DecodedArray, chunk_layout
 from wisehub.storage.zarrio import open_zarr, write_zarr
 from zarr.codecs import BloscCodec
 
@@ -101,3 +101,44 @@ def test_compressed_chunks_decode_in_place_like_zarr(tmp_path: Path, compressors
     for key in [(slice(None),) * 3, (slice(0, 2), slice(0, 32)), (1, Ellipsis, 5),
                 (slice(1, 4), slice(30, 70), slice(3, 20)), (4,)]:
         np.testing.assert_array_equal(reader[key], array[key])
+
+
+def _frame_store(tmp_path: Path) -> tuple[DecodedArray, np.ndarray]:
+    data = np.random.default_rng(5).normal(100, 5, (3, 512, 1024)).astype("f4")  # 2 MiB frames
+    path = str(tmp_path / "f.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xr.Dataset({"d": (("f", "y", "x"), data)}).to_zarr(
+            path, zarr_format=3, encoding={"d": {"chunks": (1, 512, 1024)}})
+    array = zarr.open_group(path, mode="r")["d"]
+    return DecodedArray(str(tmp_path / "f.zarr" / "d"), array, chunk_layout(array.metadata)), data
+
+
+def test_decoded_frames_reuse_memory_let_go_but_never_memory_in_use(tmp_path: Path) -> None:
+    reader, data = _frame_store(tmp_path)
+    first = reader[0:1]
+    where = first.__array_interface__["data"][0]
+    held = first[0, 10:20]  # a band still read by a task
+    del first
+    second = reader[1:2]  # decoded while the band of frame 0 is held: other memory
+    assert second.__array_interface__["data"][0] != where
+    np.testing.assert_array_equal(held, data[0, 10:20])
+    np.testing.assert_array_equal(second, data[1:2])
+    del held
+    third = reader[2:3]  # frame 0's memory is free again, frame 1's is not
+    assert third.__array_interface__["data"][0] == where
+    np.testing.assert_array_equal(second, data[1:2])
+    np.testing.assert_array_equal(third, data[2:3])
+
+
+def test_a_damaged_chunk_fails_naming_its_file_and_the_others_still_read(
+        tmp_path: Path) -> None:
+    reader, data = _frame_store(tmp_path)
+    damaged = tmp_path / "f.zarr" / "d" / "c" / "1" / "0" / "0"
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    with pytest.raises(ChunkDecodeError, match=r"f\.zarr/d/c/1/0/0: this zstd chunk does not"):
+        reader[1:2]
+    damaged.write_bytes(b"")  # an empty file cannot be mapped: the same error
+    with pytest.raises(ChunkDecodeError, match=r"c/1/0/0: this zstd chunk does not decode"):
+        reader[1:2]
+    np.testing.assert_array_equal(reader[2:3], data[2:3])

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from wisehub.storage.bufferpool import BufferPool
+
 _EMPTY = np.iinfo(np.uint64).max  # a shard index entry of a chunk that was never written
 
 Part = tuple[tuple[int, ...], tuple[slice, ...], np.ndarray]
@@ -224,23 +226,33 @@ class MappedArray(ChunkReader):
 
 
 class _Scratch(threading.local):
-    """Per-thread buffers a decoding read reuses: the compressed bytes and a decoded chunk."""
+    """A per-thread buffer a decoding read reuses for chunks it takes only part of."""
 
     def __init__(self) -> None:
-        self.compressed = bytearray()
         self.decoded = np.empty(0, np.uint8)
 
 
 _SCRATCH = _Scratch()
+_DECODED = BufferPool()
+"""The memory of decoded chunks, shared by every reader in the process."""
+
+
+class ChunkDecodeError(ValueError):
+    """A stored chunk does not decode with its array's codec."""
 
 
 class DecodedArray(ChunkReader):
     """An array-like over one local zarr v3 array of zstd- or blosc-compressed chunks.
 
-    Each chunk file is read into a per-thread buffer that is reused, and decoded straight
-    into the task's output where the chunk fills a contiguous part of it (a whole frame of a
+    Each chunk file is memory-mapped and decoded from the page cache straight into the
+    task's output where the chunk fills a contiguous part of it (a whole frame of a
     frame-chunked stack), else into a per-thread chunk buffer and copied once; zarr's read
-    allocates both buffers per chunk and copies the decoded chunk again.
+    copies the file into fresh memory, decodes into more and copies the decoded chunk again.
+    A task's output reuses the memory of outputs already let go (:class:`BufferPool`).
+
+    A chunk file is mapped only while it is decoded. zarr writes a chunk to a new file and
+    renames it over the old, so a store rewritten meanwhile leaves the mapping intact; a
+    program that truncated the file in place would kill the read (SIGBUS).
     """
 
     def __init__(self, path: str, array: Any, layout: ChunkLayout) -> None:
@@ -250,22 +262,22 @@ class DecodedArray(ChunkReader):
         self.codec = Zstd() if layout.compressor == "zstd" else Blosc()
         self.chunk_bytes = math.prod(layout.chunk_shape) * self.dtype.itemsize
 
-    def _compressed(self, coords: tuple[int, ...]) -> memoryview | None:
-        """The chunk file's bytes, in this thread's reused buffer (None: never written)."""
+    def _compressed(self, coords: tuple[int, ...]) -> mmap.mmap | memoryview | None:
+        """The chunk file, mapped read-only (an empty file: no bytes, which the codec
+        refuses); None if the chunk was never written."""
         try:
-            with open(os.path.join(self.path, self.encode_key(coords)), "rb", buffering=0) as f:
-                size = os.fstat(f.fileno()).st_size
-                if len(_SCRATCH.compressed) < size:
-                    _SCRATCH.compressed = bytearray(size)
-                view = memoryview(_SCRATCH.compressed)[:size]
-                f.readinto(view)
-                return view
+            with open(os.path.join(self.path, self.encode_key(coords)), "rb") as file:
+                if os.fstat(file.fileno()).st_size == 0:
+                    return memoryview(b"")
+                return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         except FileNotFoundError:
             return None
 
     def _decode(self, coords: tuple[int, ...], out: np.ndarray | None) -> np.ndarray | None:
         """Chunk ``coords`` decoded into ``out`` (a whole-chunk contiguous array) or, if None,
-        into this thread's chunk buffer; None if the chunk was never written."""
+        into this thread's chunk buffer; None if the chunk was never written.
+
+        Raises :class:`ChunkDecodeError`, naming the chunk's file, if it does not decode."""
         compressed = self._compressed(coords)
         if compressed is None:
             return None
@@ -273,7 +285,15 @@ class DecodedArray(ChunkReader):
             if _SCRATCH.decoded.nbytes < self.chunk_bytes:
                 _SCRATCH.decoded = np.empty(self.chunk_bytes, np.uint8)
             out = _SCRATCH.decoded[:self.chunk_bytes].view(self.dtype)
-        self.codec.decode(compressed, out=out.reshape(-1).view(np.uint8))
+        with compressed:  # unmapped once decoded
+            try:
+                self.codec.decode(compressed, out=out.reshape(-1).view(np.uint8))
+            except (RuntimeError, ValueError) as err:
+                raise ChunkDecodeError(
+                    f"{os.path.join(self.path, self.encode_key(coords))}: this "
+                    f"{self.layout.compressor} chunk does not decode ({err}); the file is "
+                    "damaged or was not written by zarr. Rewrite the store from its "
+                    "source") from err
         return out.reshape(self.layout.chunk_shape)
 
     def _into(self, coords: tuple[int, ...], src: tuple[slice, ...], out: np.ndarray) -> None:
@@ -287,7 +307,7 @@ class DecodedArray(ChunkReader):
             out[...] = decoded[src]
 
     def _single(self, coords: tuple[int, ...], src: tuple[slice, ...]) -> np.ndarray:
-        out = np.empty([s.stop - s.start for s in src], self.dtype)
+        out = _DECODED.array([s.stop - s.start for s in src], self.dtype)
         self._into(coords, src, out)
         return out
 
