@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -116,3 +119,16 @@ def test_a_forked_child_can_use_a_pool_whose_lock_was_taken() -> None:
     if child.is_alive():
         child.kill()
     assert child.exitcode == 0 and done.get(timeout=1) == FRAME
+
+
+def test_arrays_alive_at_exit_start_no_thread_while_python_shuts_down() -> None:
+    script = textwrap.dedent("""
+        import atexit
+        atexit.register(lambda: print(pool._timer is None, pool.held_bytes))  # runs last
+        from wisehub.storage.bufferpool import BufferPool
+        pool = BufferPool()
+        kept = pool.array((512, 1024), "f4")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["True", "0"] and done.stderr == ""

@@ -98,7 +98,7 @@ class BufferPool:
             if hasattr(mmap, "MADV_HUGEPAGE"):  # Linux
                 memory.madvise(mmap.MADV_HUGEPAGE)
         array = np.ndarray(shape, dtype, buffer=memory)  # views of it have it as their base
-        weakref.finalize(array, self._give_back, memory)
+        weakref.finalize(array, self._give_back, memory).atexit = False  # none at shutdown
         return array
 
     def _give_back(self, memory: mmap.mmap) -> None:
