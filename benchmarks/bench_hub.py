@@ -107,9 +107,11 @@ async def login_to_result(hub: RunningHub, user: str, stop_after: bool = True) -
         async with logged_in(hub.url, user, PASSWORD):
             pass
         await api.spawn(user, timeout=TIMEOUT)
-        output = await api.run_code(user, "print(1 + 1)", timeout=TIMEOUT)
+        try:
+            output = await api.run_code(user, "print(1 + 1)", timeout=TIMEOUT)
+        finally:  # a run that failed after reconnecting counts its reconnects too
+            RECONNECTS[hub.url] += api.reconnects
         elapsed = time.perf_counter() - t0
-        RECONNECTS[hub.url] += api.reconnects
         if output.strip() != "2":
             raise RuntimeError(f"{user}'s kernel printed {output!r}")
         if stop_after:
