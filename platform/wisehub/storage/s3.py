@@ -9,7 +9,6 @@ S3Storage('s3://wisehub' at http://127.0.0.1:7480)
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import cache
 from typing import Any
@@ -21,7 +20,14 @@ from aiobotocore.session import AioSession
 from wisehub.config import Settings, get_settings
 from wisehub.storage.credentials import S3Credentials, resolve_credentials
 from wisehub.storage.errors import StorageError, translate
-from wisehub.storage.store import ManifestLine, StagedWrite, Storage, join_key, lease_key
+from wisehub.storage.store import (
+    ManifestLine,
+    StagedWrite,
+    Storage,
+    content_md5,
+    join_key,
+    lease_key,
+)
 from wisehub.storage.zarrkeys import METADATA_NAMES, metadata_last
 
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -117,7 +123,7 @@ class S3Storage(Storage):
         if not manifest:
             raise StorageError(f"nothing was written for {target}; write to the "
                                "staged url (StagedWrite.url) inside the block")
-        expected = {(name, len(blob), hashlib.md5(blob, usedforsecurity=False).hexdigest())
+        expected = {(name, len(blob), content_md5(blob))
                     for name, blob in held.items()}
         if not expected <= set(manifest):
             raise StorageError(f"{target}: the committed metadata differs from the held "

@@ -288,7 +288,7 @@ class Storage:
                                "was cut short; nothing was registered, please retry")
 
     def _md5(self, path: str, info: dict[str, Any]) -> str:
-        return hashlib.md5(self.fs.cat_file(path), usedforsecurity=False).hexdigest()
+        return content_md5(self.fs.cat_file(path))
 
     def manifest(self, key_or_url: str) -> list[ManifestLine]:
         """``(relative name, size, md5)`` of every object below a key, sorted by name."""
@@ -544,6 +544,16 @@ def join_key(base: str, name: str) -> str:
     ('a/b.zarr/zarr.json', 'a/b.bin')
     """
     return f"{base}/{name}" if name else base
+
+
+def content_md5(data: bytes) -> str:
+    """The MD5 of ``data`` in hex, as a manifest line holds it (and as S3 gives a
+    single-part object's ETag).
+
+    >>> content_md5(b"")
+    'd41d8cd98f00b204e9800998ecf8427e'
+    """
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def _digest(manifest: list[ManifestLine]) -> str:
